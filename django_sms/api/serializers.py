@@ -1,0 +1,209 @@
+"""What the API reads and writes, key for key as Mailjet's SMS API v4.
+
+Responses are built by :func:`send_response` and :func:`message_item` (plain dicts: the list
+endpoint returns up to 1000 of them). The serializer classes describe the same shapes for the
+OpenAPI schema; schemathesis checks in the test suite that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from rest_framework import serializers
+
+from django_sms.api.schema import schema_field
+from django_sms.models import AbstractMessage, ChargeStatus
+from django_sms.status import Status
+
+
+class MailjetStatus(NamedTuple):
+    code: int
+    name: str
+    description: str
+
+
+#: Mailjet's status table (providers.md §1.4).
+MAILJET_STATUSES: dict[int, MailjetStatus] = {
+    s.code: s
+    for s in (
+        MailjetStatus(0, "unknown", "Unknown status"),
+        MailjetStatus(1, "sent_pending", "Message is being sent"),
+        MailjetStatus(2, "sent", "Message sent"),
+        MailjetStatus(3, "delivered", "Message delivered"),
+        MailjetStatus(4, "rejected_operator", "Message rejected by the operator"),
+        MailjetStatus(
+            5, "rejected_undelivered", "Message undelivered, as declared by the operator"
+        ),
+        MailjetStatus(6, "rejected_expired", "Message sent to the operator but expired"),
+        MailjetStatus(
+            7,
+            "rejected_incorrect_delivery",
+            "Message sent to the operator, incorrect delivery report",
+        ),
+        MailjetStatus(
+            8, "rejected_network", "Message sent to the operator, network or setup issue"
+        ),
+        MailjetStatus(9, "rejected_dnd", "Recipient is on a Do Not Disturb service"),
+        MailjetStatus(10, "rejected_from_blacklist", "Sender is blacklisted"),
+        MailjetStatus(11, "rejected_to_blacklist", "Recipient is blacklisted"),
+        MailjetStatus(12, "rejected_anti_flood", "Message rejected by the anti-flooding mechanism"),
+        MailjetStatus(
+            13, "rejected_system_error", "Message rejected due to an unexpected system error"
+        ),
+        MailjetStatus(14, "invalid_phone_number", "Invalid phone number"),
+        MailjetStatus(15, "rejected_insufficent_funds", "Not enough funds in the wallet"),
+        MailjetStatus(16, "rejected_daily_limit_reached", "Daily sending limit reached"),
+    )
+}
+
+#: Our status -> Mailjet's status code. Several of Mailjet's rejection codes (7-12, 14-16)
+#: describe causes we do not track separately; they are never produced.
+STATUS_CODES: dict[str, int] = {
+    Status.QUEUED: 1,
+    Status.SENDING: 1,
+    Status.ACCEPTED: 1,
+    Status.UNKNOWN: 0,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.REJECTED: 4,
+    Status.UNDELIVERED: 5,
+    Status.EXPIRED: 6,
+    Status.FAILED: 13,
+    Status.CANCELED: 13,
+}
+
+
+def statuses_for_codes(codes: set[int]) -> set[str]:
+    """Our statuses shown as one of ``codes`` (for the ``StatusCode`` filter)."""
+    return {status for status, code in STATUS_CODES.items() if code in codes}
+
+
+def timestamp(value: datetime | None) -> int | str:
+    """Unix seconds, or "" for a time not reached yet (Mailjet's ``SentTS`` while pending)."""
+    return int(value.timestamp()) if value is not None else ""
+
+
+def charged(message: AbstractMessage) -> Decimal:
+    """What the wallet is charged for ``message`` now: held or captured money, else 0."""
+    if message.charge_status in (ChargeStatus.HELD, ChargeStatus.CAPTURED):
+        return message.price or Decimal(0)
+    return Decimal(0)
+
+
+def _common(message: AbstractMessage) -> dict[str, Any]:
+    status = MAILJET_STATUSES[STATUS_CODES.get(message.status, 0)]
+    return {
+        "From": message.sender,
+        "To": message.to,
+        "MessageId": str(message.reference),
+        "SmsCount": message.segments,
+        "CreationTS": timestamp(message.created_at),
+        # A provider that reports "delivered" at once never stamps sent_at.
+        "SentTS": timestamp(message.sent_at or message.delivered_at),
+        "Cost": {"Value": float(charged(message)), "Currency": message.price_currency},
+        "Status": {"Code": status.code, "Name": status.name, "Description": status.description},
+    }
+
+
+def send_response(message: AbstractMessage) -> dict[str, Any]:
+    """The body of a ``POST /v4/sms-send`` answer, keys exactly as Mailjet's example."""
+    body = _common(message)
+    return {"From": body["From"], "To": body["To"], "Text": message.text, **body}
+
+
+def message_item(message: AbstractMessage) -> dict[str, Any]:
+    """One message as ``GET /v4/sms`` and ``GET /v4/sms/{id}`` show it.
+
+    Mailjet's own documents and live answers spell two keys differently (``MessageId`` /
+    ``ID``, ``SmsCount`` / ``SMSCount``); both spellings are given so clients written against
+    either keep working.
+    """
+    body = _common(message)
+    body["ID"] = body["MessageId"]
+    body["SMSCount"] = body["SmsCount"]
+    return body
+
+
+# -- schema ------------------------------------------------------------------------------------
+
+
+class SendSMSSerializer(serializers.Serializer):
+    From = serializers.CharField(
+        min_length=3,
+        max_length=11,
+        trim_whitespace=False,
+        help_text="Sender ID: 3-11 letters, digits, spaces or . - _ &, with a letter; or a number.",
+    )
+    To = serializers.CharField(
+        min_length=1,
+        max_length=20,
+        trim_whitespace=False,
+        help_text="Recipient in E.164 format: '+', country code, number (+33600000000).",
+    )
+    Text = serializers.CharField(
+        min_length=1,
+        max_length=10000,
+        trim_whitespace=False,
+        help_text="The message: at most MAX_SEGMENTS parts (5: 765 GSM-7 or 335 UCS-2 characters).",
+    )
+
+
+class CostSerializer(serializers.Serializer):
+    Value = serializers.FloatField(help_text="What the wallet was charged for this message.")
+    Currency = serializers.CharField(allow_blank=True)
+
+
+class StatusSerializer(serializers.Serializer):
+    Code = serializers.IntegerField(min_value=0, max_value=16)
+    Name = serializers.CharField()
+    Description = serializers.CharField()
+
+
+@schema_field(
+    {
+        "oneOf": [{"type": "integer"}, {"type": "string", "enum": [""]}],
+        "description": "Unix seconds; an empty string until the provider took the message.",
+    }
+)
+class SentTSField(serializers.Field):
+    pass
+
+
+class _MessageBase(serializers.Serializer):
+    From = serializers.CharField(allow_blank=True)
+    To = serializers.CharField()
+    MessageId = serializers.CharField(help_text="The message's id (a UUID).")
+    SmsCount = serializers.IntegerField(help_text="Number of SMS parts.")
+    CreationTS = serializers.IntegerField(help_text="Unix seconds.")
+    SentTS = SentTSField()
+    Cost = CostSerializer()
+    Status = StatusSerializer()
+
+
+class SendSMSResponseSerializer(_MessageBase):
+    Text = serializers.CharField()
+
+
+class MessageSerializer(_MessageBase):
+    ID = serializers.CharField(help_text="Same as MessageId (Mailjet's live spelling).")
+    SMSCount = serializers.IntegerField(help_text="Same as SmsCount.")
+
+
+class MessageListSerializer(serializers.Serializer):
+    Data = MessageSerializer(many=True)
+
+
+class CountSerializer(serializers.Serializer):
+    Count = serializers.IntegerField(min_value=0)
+
+
+class ErrorSerializer(serializers.Serializer):
+    ErrorIdentifier = serializers.UUIDField()
+    ErrorCode = serializers.CharField(
+        help_text="mj-00xx / sms-00xx (Mailjet's), djsms-00xx (ours)."
+    )
+    StatusCode = serializers.IntegerField()
+    ErrorMessage = serializers.CharField()
+    ErrorRelatedTo = serializers.ListField(child=serializers.CharField())

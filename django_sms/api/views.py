@@ -1,0 +1,595 @@
+"""The API's views: ``POST v4/sms-send``, ``GET v4/sms``, ``GET v4/sms/{id}``,
+``GET v4/sms/count``, as Mailjet's SMS API v4.
+
+Every request is authenticated by an API token; the token's owner's wallet pays and the
+owner sees only messages sent with its tokens. Bad input gets a 4xx in Mailjet's error shape
+(never a 500), and a refused request charges nothing: everything is validated before the
+pipeline holds any money.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from django_sms import encoding
+from django_sms.api import errors
+from django_sms.api.authentication import BearerTokenAuthentication, HasAPIToken
+from django_sms.api.errors import MailjetError, exception_handler
+from django_sms.api.parsers import JSONOnlyNegotiation, MailjetJSONParser
+from django_sms.api.schema import auto_schema, extend_operation, parameter
+from django_sms.api.serializers import (
+    MAILJET_STATUSES,
+    CountSerializer,
+    ErrorSerializer,
+    MessageListSerializer,
+    MessageSerializer,
+    SendSMSResponseSerializer,
+    SendSMSSerializer,
+    message_item,
+    send_response,
+    statuses_for_codes,
+)
+from django_sms.api.throttling import TokenRateThrottle
+from django_sms.conf import sms_settings
+from django_sms.exceptions import (
+    CountryNotAllowed,
+    InsufficientFunds,
+    InvalidMessage,
+    InvalidRecipient,
+    InvalidSender,
+    MessageTooLong,
+    OptedOut,
+    WalletInactive,
+)
+from django_sms.message import SMS
+from django_sms.models import (
+    AbstractAPIToken,
+    AbstractMessage,
+    AbstractWallet,
+    ChargeStatus,
+    Currency,
+    get_message_model,
+    get_wallet_model,
+)
+
+#: Header choosing the paying wallet when the token's owner has several (one per currency).
+WALLET_CURRENCY_HEADER = "X-Wallet-Currency"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+#: How long an Idempotency-Key is remembered. The official Python client sends a key derived
+#: from the payload on every POST: without a window, the same text sent to the same number
+#: days later would never go out.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+SENDER_MIN_LENGTH, SENDER_MAX_LENGTH = 3, 11
+RECIPIENT_MAX_LENGTH = 20
+TEXT_MAX_LENGTH = 10000  # far above 5 parts; refused before the text is even analysed
+
+LIMIT_DEFAULT, LIMIT_MAX = 10, 1000
+OFFSET_MAX = 2**31 - 1
+#: Without ``FromTS``, lists and counts cover the last 3 months, as Mailjet's do.
+DEFAULT_WINDOW = timedelta(days=90)
+
+ERRORS = {
+    400: ErrorSerializer,
+    401: ErrorSerializer,
+    405: ErrorSerializer,
+    429: ErrorSerializer,
+}
+
+
+class MailjetAPIView(APIView):
+    """Base of the API's views: bearer tokens, per-token throttling, JSON, Mailjet errors."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [HasAPIToken]
+    throttle_classes = [TokenRateThrottle]
+    parser_classes = [MailjetJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
+    if auto_schema() is not None:
+        schema = auto_schema()
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    @property
+    def token(self) -> AbstractAPIToken:
+        token = self.request.auth
+        assert isinstance(token, AbstractAPIToken)  # HasAPIToken let the request in
+        return token
+
+    def owner_messages(self) -> QuerySet[AbstractMessage]:
+        """Messages sent with any token of this token's owner."""
+        return get_message_model()._default_manager.filter(
+            token__owner_type_id=self.token.owner_type_id, token__owner_id=self.token.owner_id
+        )
+
+
+# -- POST v4/sms-send --------------------------------------------------------------------------
+
+
+@dataclass
+class SendPayload:
+    sender: str
+    to: str
+    text: str
+
+
+def parse_send_payload(data: Any) -> SendPayload:
+    """Validate the body's shape the way Mailjet reports it: missing properties, then types,
+    then lengths. The meaning of each value (a valid number, a valid sender) is checked by
+    the pipeline."""
+    if not isinstance(data, dict):
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "SendSMSPayload".'
+        )
+    missing = [name for name in ("From", "To", "Text") if name not in data]
+    if missing:
+        raise MailjetError(400, errors.MISSING_PROPERTY, "Missing mandatory property.", missing)
+    wrong = [name for name in ("From", "To", "Text") if not isinstance(data[name], str)]
+    if wrong:
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "string".', wrong
+        )
+    sender, to, text = data["From"], data["To"], data["Text"]
+    for name, value in (("From", sender), ("To", to), ("Text", text)):
+        problem = not_text(value)
+        if problem:
+            raise MailjetError(
+                400,
+                errors.TYPE_MISMATCH,
+                f'Type mismatch. Expected type "string": {problem}.',
+                [name],
+            )
+    for name, value, minimum in (
+        ("From", sender, SENDER_MIN_LENGTH),
+        ("To", to, 1),
+        ("Text", text, 1),
+    ):
+        if len(value) < minimum:
+            raise MailjetError(
+                400,
+                errors.TOO_SHORT,
+                f"Characters limit below the minimum for the property. Min allowed - {minimum}.",
+                [name],
+            )
+    for name, value, maximum in (
+        ("From", sender, SENDER_MAX_LENGTH),
+        ("To", to, RECIPIENT_MAX_LENGTH),
+        ("Text", text, TEXT_MAX_LENGTH),
+    ):
+        if len(value) > maximum:
+            raise MailjetError(
+                400,
+                errors.TOO_LONG,
+                f"Characters limit exceeded for the property. Max allowed - {maximum}.",
+                [name],
+            )
+    if not to.startswith("+"):
+        raise MailjetError(
+            400,
+            errors.UNSUPPORTED_COUNTRY,
+            "Unsupported country code. To must be in E.164 format: '+', the country code, "
+            "then the number (+33600000000).",
+            ["To"],
+        )
+    return SendPayload(sender, to, text)
+
+
+def not_text(value: str) -> str:
+    """Why ``value`` cannot be stored as text ("" when it can): JSON can carry a NUL or an
+    unpaired UTF-16 surrogate, which no database column accepts."""
+    if "\x00" in value:
+        return "it contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it contains an unpaired UTF-16 surrogate"
+    return ""
+
+
+class SendView(MailjetAPIView):
+    @extend_operation(
+        operation_id="sms_send",
+        tags=["SMS"],
+        summary="Send an SMS",
+        description=(
+            "Send one SMS, paid from the token owner's wallet. With an `Idempotency-Key` "
+            "header, a repeated request returns the first message instead of sending again."
+        ),
+        request=SendSMSSerializer,
+        responses={200: SendSMSResponseSerializer, **ERRORS},
+        parameters=[
+            parameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                "header",
+                description="Your key for this send (at most 200 characters).",
+            ),
+            parameter(
+                WALLET_CURRENCY_HEADER,
+                str,
+                "header",
+                enum=Currency.values,
+                description="Which wallet pays, when the token's owner has one per currency.",
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        payload = parse_send_payload(request.data)
+        keys = self.idempotency_keys(request)
+        key = keys[0] if keys else None
+        existing = self.previous_send(keys)
+        if existing is not None:
+            return Response(send_response(existing))
+        wallet = self.paying_wallet(request)
+        self.check_daily_limit(payload.text)
+        sms = SMS(text=payload.text, to=payload.to, sender=payload.sender, idempotency_key=key)
+        try:
+            message = sms.send(wallet=wallet, token=self.token, fail_silently=True)
+        except IntegrityError:
+            # The same Idempotency-Key sent twice at once: the other request stored it first.
+            existing = self.previous_send(keys)
+            if existing is None:
+                raise
+            message = existing
+        except Exception as exc:
+            error = send_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+        return Response(send_response(message))
+
+    def idempotency_keys(self, request: Request) -> list[str]:
+        """The stored forms of the client's ``Idempotency-Key``: today's, then yesterday's.
+
+        Scoped to the token's owner, so two owners' keys never collide, and to the UTC day,
+        so a key can be used again once :data:`IDEMPOTENCY_WINDOW` has passed (the stored
+        key is unique). A new message is stored under today's form.
+        """
+        raw = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+        if not raw:
+            return []
+        problem = not_text(raw)
+        if problem:
+            raise MailjetError(
+                400,
+                errors.TYPE_MISMATCH,
+                f'Type mismatch. Expected type "string": {problem}.',
+                [IDEMPOTENCY_HEADER],
+            )
+        if len(raw) > IDEMPOTENCY_KEY_MAX_LENGTH:
+            raise MailjetError(
+                400,
+                errors.TOO_LONG,
+                "Characters limit exceeded for the property. "
+                f"Max allowed - {IDEMPOTENCY_KEY_MAX_LENGTH}.",
+                [IDEMPOTENCY_HEADER],
+            )
+        scope = f"api:{self.token.owner_type_id}:{self.token.owner_id}"
+        today = timezone.now().astimezone(UTC).date()
+        return [f"{scope}:{day:%Y%m%d}:{raw}" for day in (today, today - timedelta(days=1))]
+
+    @staticmethod
+    def previous_send(keys: list[str]) -> AbstractMessage | None:
+        """The message stored under one of ``keys`` within the idempotency window."""
+        if not keys:
+            return None
+        since = timezone.now() - IDEMPOTENCY_WINDOW
+        return (
+            get_message_model()
+            ._default_manager.filter(idempotency_key__in=keys, created_at__gte=since)
+            .order_by("-created_at")
+            .first()
+        )
+
+    def paying_wallet(self, request: Request) -> AbstractWallet:
+        """The owner's wallet: its only one, or the one ``X-Wallet-Currency`` names."""
+        wallets = list(
+            get_wallet_model()._default_manager.filter(
+                owner_type_id=self.token.owner_type_id, owner_id=self.token.owner_id
+            )
+        )
+        currency = (request.headers.get(WALLET_CURRENCY_HEADER) or "").strip().upper()
+        if currency and currency not in Currency.values:
+            raise MailjetError(
+                400,
+                errors.NOT_IN_ALLOWED_LIST,
+                f"Value not in allowed list: {WALLET_CURRENCY_HEADER} must be one of "
+                + ", ".join(Currency.values)
+                + ".",
+                [WALLET_CURRENCY_HEADER],
+            )
+        if currency:
+            wallets = [w for w in wallets if w.currency == currency]
+        if not wallets:
+            where = f" in {currency}" if currency else ""
+            raise MailjetError(
+                400,
+                errors.INSUFFICIENT_FUNDS,
+                f"Insufficient funds. No wallet{where}: make a deposit first.",
+            )
+        if len(wallets) > 1:
+            raise MailjetError(
+                400,
+                errors.MISSING_PROPERTY,
+                f"Missing mandatory property. This account has a wallet in each of "
+                f"{', '.join(sorted(w.currency for w in wallets))}: name the one that pays "
+                f"with the {WALLET_CURRENCY_HEADER} header.",
+                [WALLET_CURRENCY_HEADER],
+            )
+        return wallets[0]
+
+    def check_daily_limit(self, text: str) -> None:
+        """Refuse when the owner's SMS parts sent today would pass ``API_DAILY_LIMIT``.
+
+        Counts the parts of the messages sent today (in the site's time zone) with the
+        owner's tokens, except those released because they never reached a carrier.
+        Concurrent requests may pass it by the parts in flight at that moment.
+        """
+        limit = sms_settings.API_DAILY_LIMIT
+        if not limit:
+            return
+        needed = encoding.analyze(text).segments
+        start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        used = (
+            self.owner_messages()
+            .filter(created_at__gte=start)
+            .exclude(charge_status=ChargeStatus.RELEASED)
+            .aggregate(parts=Sum("segments"))["parts"]
+            or 0
+        )
+        if used + needed > limit:
+            tomorrow = start + timedelta(days=1)
+            retry = max(1, math.ceil((tomorrow - timezone.now()).total_seconds()))
+            raise MailjetError(
+                429,
+                errors.DAILY_LIMIT,
+                f"SMS per day limit reached. {used} of {limit} SMS parts were sent today; "
+                f"this message needs {needed}.",
+                headers={"Retry-After": str(retry)},
+            )
+
+
+def send_error(exc: Exception) -> MailjetError | None:
+    """The API error for an exception of the pipeline; None when it is not the client's."""
+    if isinstance(exc, InsufficientFunds):
+        return MailjetError(
+            400,
+            errors.INSUFFICIENT_FUNDS,
+            f"Insufficient funds. {exc.available} available, this message needs {exc.needed}.",
+        )
+    if isinstance(exc, WalletInactive):
+        return MailjetError(400, errors.INSUFFICIENT_FUNDS, f"Insufficient funds. {exc}")
+    if isinstance(exc, CountryNotAllowed | InvalidRecipient):
+        return MailjetError(
+            400, errors.UNSUPPORTED_COUNTRY, f"Unsupported country code. {exc}", ["To"]
+        )
+    if isinstance(exc, InvalidSender):
+        return MailjetError(
+            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "SenderID": {exc}', ["From"]
+        )
+    if isinstance(exc, MessageTooLong):
+        return MailjetError(
+            400,
+            errors.TOO_LONG,
+            "Characters limit exceeded for the property. "
+            f"Max allowed - {max_characters(exc.encoding, exc.max_segments)}. {exc}",
+            ["Text"],
+        )
+    if isinstance(exc, OptedOut):
+        return MailjetError(400, errors.OPTED_OUT, f"Recipient opted out. {exc}", ["To"])
+    if isinstance(exc, InvalidMessage):
+        return MailjetError(
+            400,
+            errors.TOO_SHORT,
+            f"Characters limit below the minimum for the property. {exc}",
+            ["Text"],
+        )
+    return None
+
+
+def max_characters(encoding_name: str, segments: int) -> int:
+    """Characters that fit in ``segments`` parts (Mailjet's table: 5 parts = 765 / 335)."""
+    single, multi = encoding.SEGMENT_LIMITS[encoding_name]
+    return single if segments <= 1 else multi * segments
+
+
+# -- GET v4/sms, v4/sms/count, v4/sms/{id} ------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    from_ts: datetime
+    to_ts: datetime | None
+    to: str | None
+    statuses: set[str] | None
+
+
+def first(request: Request, name: str) -> str | None:
+    """A query parameter's first occurrence (Mailjet: only the first of repeats counts)."""
+    values = request.query_params.getlist(name)
+    return values[0] if values else None
+
+
+_UNIX = re.compile(r"-?[0-9]{1,12}")
+
+
+def parse_timestamp(value: str, name: str) -> datetime:
+    """Unix seconds or an RFC 3339 date-time (naive ones are read as UTC)."""
+    value = value.strip()
+    try:
+        if _UNIX.fullmatch(value):
+            return datetime.fromtimestamp(int(value), tz=UTC)
+        parsed = datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError):
+        raise MailjetError(
+            400,
+            errors.INVALID_DATETIME,
+            f"{name} is not a valid RFC3339 datetime nor a Unix timestamp: {value[:50]!r}.",
+            [name],
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def parse_filters(request: Request) -> Filters:
+    now = timezone.now()
+    raw_from, raw_to = first(request, "FromTS"), first(request, "ToTS")
+    to_ts = parse_timestamp(raw_to, "ToTS") if raw_to else None
+    from_ts = parse_timestamp(raw_from, "FromTS") if raw_from else (to_ts or now) - DEFAULT_WINDOW
+    to = (first(request, "To") or "").strip() or None
+    if to is not None and not to.startswith("+"):
+        to = "+" + to  # an unencoded '+' arrives as a space, stripped above
+    statuses = None
+    raw_codes = first(request, "StatusCode")
+    if raw_codes is not None:
+        codes = set()
+        for part in raw_codes.split(","):
+            part = part.strip()
+            if not (part.isascii() and part.isdigit() and int(part) in MAILJET_STATUSES):
+                raise MailjetError(
+                    400,
+                    errors.NOT_IN_ALLOWED_LIST,
+                    f"Value not in allowed list: StatusCode {part[:20]!r}; codes are 0 to 16.",
+                    ["StatusCode"],
+                )
+            codes.add(int(part))
+        statuses = statuses_for_codes(codes)
+    return Filters(from_ts, to_ts, to, statuses)
+
+
+def parse_count(request: Request, name: str, default: int, maximum: int) -> int:
+    raw = first(request, name)
+    if raw is None:
+        return default
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "unsigned integer".', [name]
+        )
+    return int(raw)
+
+
+def apply_filters(
+    queryset: QuerySet[AbstractMessage], filters: Filters
+) -> QuerySet[AbstractMessage]:
+    queryset = queryset.filter(created_at__gte=filters.from_ts)
+    if filters.to_ts is not None:
+        queryset = queryset.filter(created_at__lte=filters.to_ts)
+    if filters.to is not None:
+        queryset = queryset.filter(to=filters.to)
+    if filters.statuses is not None:
+        queryset = queryset.filter(status__in=filters.statuses)
+    return queryset
+
+
+def filter_parameters(*, paging: bool) -> list[Any]:
+    ts = "Unix seconds or an RFC 3339 date-time."
+    parameters = [
+        parameter(
+            "FromTS",
+            str,
+            description=f"Created at or after. {ts} Default: 3 months before ToTS or now.",
+        ),
+        parameter("ToTS", str, description=f"Created at or before. {ts}"),
+        parameter("To", str, description="Recipient, E.164 (URL-encode the '+' as %2B)."),
+        parameter(
+            "StatusCode",
+            str,
+            pattern=r"^\s*([0-9]|1[0-6])\s*(,\s*([0-9]|1[0-6])\s*)*$",
+            description="Comma-separated Mailjet status codes (0-16), any of which matches.",
+        ),
+    ]
+    if paging:
+        parameters += [
+            parameter(
+                "Limit",
+                {"type": "integer", "minimum": 0, "maximum": LIMIT_MAX},
+                description="Items per page, default 10; 0 means 1000.",
+            ),
+            parameter(
+                "Offset",
+                {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX},
+                description="Items to skip.",
+            ),
+        ]
+    return parameters
+
+
+class MessageListView(MailjetAPIView):
+    @extend_operation(
+        operation_id="sms_list",
+        tags=["SMS"],
+        summary="List sent SMS",
+        description="The token owner's messages, newest first.",
+        parameters=filter_parameters(paging=True),
+        responses={200: MessageListSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = parse_filters(request)
+        limit = parse_count(request, "Limit", LIMIT_DEFAULT, LIMIT_MAX) or LIMIT_MAX
+        if limit > LIMIT_MAX:
+            raise MailjetError(
+                400,
+                errors.LIMIT_EXCEEDED,
+                f"Limit max exceeded. Max allowed - {LIMIT_MAX}.",
+                ["Limit"],
+            )
+        offset = parse_count(request, "Offset", 0, OFFSET_MAX)
+        if offset > OFFSET_MAX:
+            raise MailjetError(
+                400,
+                errors.TOO_LONG,
+                f"Offset is too large. Max allowed - {OFFSET_MAX}.",
+                ["Offset"],
+            )
+        messages = apply_filters(self.owner_messages(), filters).order_by("-created_at", "-pk")
+        return Response({"Data": [message_item(m) for m in messages[offset : offset + limit]]})
+
+
+class MessageCountView(MailjetAPIView):
+    @extend_operation(
+        operation_id="sms_count",
+        tags=["SMS"],
+        summary="Count sent SMS",
+        description="How many of the token owner's messages match the filters.",
+        parameters=filter_parameters(paging=False),
+        responses={200: CountSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = parse_filters(request)
+        return Response({"Count": apply_filters(self.owner_messages(), filters).count()})
+
+
+class MessageDetailView(MailjetAPIView):
+    @extend_operation(
+        operation_id="sms_retrieve",
+        tags=["SMS"],
+        summary="One sent SMS",
+        description="A message of the token's owner, by its MessageId; 404 for any other.",
+        parameters=[parameter("message_id", uuid.UUID, "path")],
+        responses={200: MessageSerializer, 404: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request, message_id: str) -> Response:
+        try:
+            reference = uuid.UUID(message_id)
+        except ValueError:
+            raise MailjetError(404, errors.NOT_FOUND, "Object not found.") from None
+        message = self.owner_messages().filter(reference=reference).first()
+        if message is None:
+            raise MailjetError(404, errors.NOT_FOUND, "Object not found.")
+        return Response(message_item(message))

@@ -1,0 +1,1 @@
+"""SMS backends: one module per provider, each naming its class ``SmsBackend``."""

@@ -1,0 +1,626 @@
+"""Prepaid wallets and their ledger (DESIGN §8).
+
+A wallet's balance never changes on its own: every change is a :class:`LedgerEntry`
+(deposit, hold, capture, release, refund, adjustment) carrying the amount and the balance
+after it, written while the wallet row is locked (``select_for_update``). So the entries
+always sum to the balance, and two concurrent sends can never both spend the same money.
+Amounts are ``Decimal`` with 4 decimal places; floats are refused.
+
+The life of a message's money:
+
+* **hold** — :func:`persist_with_hold`, called by the send pipeline, debits
+  ``price * segments`` in the transaction that stores the message (``charge_status="held"``).
+* **capture** — when the provider takes the message, :func:`settle` marks the hold
+  captured. That costs no query: the money already left the balance. Only if the provider
+  counted a different number of segments is the difference written (an ``adjustment``).
+* **release** — when the message fails before reaching a carrier (rejected, failed,
+  canceled), :func:`settle` gives the hold back (a ``release`` entry).
+* **refund** — when a captured message later fails, ``DJANGO_SMS["REFUND_POLICY"]`` decides
+  whether it is refunded (:func:`on_status_changed`, connected to ``status_changed``).
+
+``charge_status`` is changed by conditional UPDATEs (``WHERE charge_status = 'held'``), so a
+release or refund can never be written twice, whatever order webhooks and workers run in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Sum
+from django.dispatch import receiver
+from django.utils import timezone
+
+from django_sms.conf import sms_settings
+from django_sms.exceptions import (
+    ConfigurationError,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidDeposit,
+    UnsupportedCurrency,
+    WalletError,
+    WalletInactive,
+)
+from django_sms.models import (
+    AbstractMessage,
+    AbstractWallet,
+    ChargeStatus,
+    Currency,
+    LedgerEntry,
+    get_wallet_model,
+)
+from django_sms.owners import owner_filter
+from django_sms.signals import status_changed
+from django_sms.status import NOT_SENT_STATUSES, Status
+
+__all__ = [
+    "REFUND_POLICIES",
+    "adjust",
+    "deposit",
+    "get_or_create_wallet",
+    "ledger_balance",
+    "persist_with_hold",
+    "price_for",
+    "refund",
+    "refund_statuses",
+    "settle",
+    "verify",
+]
+
+logger = logging.getLogger("django_sms")
+
+#: Amounts are stored with 4 decimal places (``max_digits=14``).
+QUANTUM = Decimal("0.0001")
+_MAX_AMOUNT = Decimal(10) ** 10
+
+#: Statuses meaning the provider took the message: its hold is captured.
+CAPTURE_STATUSES: frozenset[str] = frozenset(
+    {Status.ACCEPTED, Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.EXPIRED}
+)
+
+#: ``REFUND_POLICY`` -> final statuses whose captured charge is refunded.
+REFUND_POLICIES: Mapping[str, frozenset[str]] = {
+    "never": frozenset(),
+    "failed": NOT_SENT_STATUSES,
+    "undelivered": NOT_SENT_STATUSES | {Status.UNDELIVERED, Status.EXPIRED},
+}
+
+
+# -- amounts, currencies and prices -----------------------------------------------------------
+
+
+def to_amount(value: Any, what: str = "amount") -> Decimal:
+    """``value`` as a Decimal with 4 places; :class:`InvalidAmount` if it cannot be one exactly.
+
+    Accepts ``Decimal``, ``int`` and numeric strings. Floats are refused: ``0.1`` is not one
+    tenth, and money must not depend on binary rounding.
+    """
+    if isinstance(value, bool | float):
+        raise InvalidAmount(
+            f"The {what} must be a Decimal, an int or a string such as '12.50', "
+            f"not a {type(value).__name__} ({value!r}): floats are inexact."
+        )
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidAmount(f"The {what} {value!r} is not a number.") from None
+    if not amount.is_finite():
+        raise InvalidAmount(f"The {what} {value!r} is not a finite number.")
+    if amount != amount.quantize(QUANTUM, rounding=ROUND_HALF_UP):
+        raise InvalidAmount(f"The {what} {value!r} has more than 4 decimal places.")
+    if abs(amount) >= _MAX_AMOUNT:
+        raise InvalidAmount(f"The {what} {value!r} is too large (at most 10 integer digits).")
+    return amount.quantize(QUANTUM)
+
+
+def format_amount(amount: Decimal) -> str:
+    """An amount for people: 2 decimals, or up to 4 when needed (``1.00``, ``0.0125``)."""
+    cents = amount.quantize(Decimal("0.01"))
+    return str(cents if cents == amount else amount.normalize())
+
+
+def normalize_currency(currency: Any) -> str:
+    """An ISO code among the wallet currencies (EUR, USD, GBP); :class:`UnsupportedCurrency`."""
+    code = str(currency or "").strip().upper()
+    if code not in Currency.values:
+        raise UnsupportedCurrency(currency, Currency.values)
+    return code
+
+
+def price_for(country: str, segments: int, currency: str) -> Decimal:
+    """What sending ``segments`` parts to ``country`` costs a wallet in ``currency``.
+
+    Read from ``DJANGO_SMS["PRICES"]``: ``{"EUR": {"default": "0.07", "FR": "0.05"}}`` is a
+    price per segment by destination country (ISO 3166 alpha-2), with ``"default"`` for every
+    other country and for numbers that belong to none (+800...). Raises
+    :class:`ConfigurationError` naming what is missing when the price list cannot answer.
+    """
+    table = (sms_settings.PRICES or {}).get(currency)
+    if not isinstance(table, Mapping) or not table:
+        raise ConfigurationError(
+            f"DJANGO_SMS['PRICES'] has no price list for {currency!r}; wallets in {currency} "
+            f"cannot pay. Add e.g. PRICES = {{{currency!r}: {{'default': '0.07'}}}}."
+        )
+    key = country.upper() if country else ""
+    raw = table.get(key) if key else None
+    if raw is None:
+        raw = table.get("default")
+    if raw is None:
+        where = key or "numbers with no country"
+        raise ConfigurationError(
+            f"DJANGO_SMS['PRICES'][{currency!r}] has no price for {where} and no 'default'."
+        )
+    try:
+        unit = to_amount(raw, "price")
+    except InvalidAmount as exc:
+        raise ConfigurationError(f"DJANGO_SMS['PRICES'][{currency!r}]: {exc}") from None
+    if unit < 0:
+        raise ConfigurationError(
+            f"DJANGO_SMS['PRICES'][{currency!r}] has a negative price {raw!r}."
+        )
+    return (unit * segments).quantize(QUANTUM)
+
+
+def price_errors(prices: Any) -> list[str]:
+    """What is wrong with a ``PRICES`` value (empty list: nothing). Used by the system check."""
+    if not isinstance(prices, Mapping):
+        return [f"must be a dict of currency -> {{country: price}}, not {type(prices).__name__}"]
+    errors = []
+    for currency, table in prices.items():
+        if currency not in Currency.values:
+            errors.append(f"{currency!r} is not a wallet currency ({', '.join(Currency.values)})")
+            continue
+        if not isinstance(table, Mapping):
+            errors.append(f"[{currency!r}] must be a dict of country -> price")
+            continue
+        if "default" not in table:
+            errors.append(f"[{currency!r}] has no 'default' price")
+        for country, raw in table.items():
+            if country != "default" and not (
+                isinstance(country, str) and len(country) == 2 and country.isupper()
+            ):
+                errors.append(f"[{currency!r}] key {country!r} is not an ISO 3166 alpha-2 code")
+            try:
+                if to_amount(raw, "price") < 0:
+                    errors.append(f"[{currency!r}][{country!r}] is negative")
+            except InvalidAmount as exc:
+                errors.append(f"[{currency!r}][{country!r}]: {exc}")
+    return errors
+
+
+def refund_statuses() -> frozenset[str]:
+    """The final statuses refunded under the current ``REFUND_POLICY``."""
+    policy = sms_settings.REFUND_POLICY
+    try:
+        return REFUND_POLICIES[policy]
+    except (KeyError, TypeError):
+        raise ConfigurationError(
+            f"DJANGO_SMS['REFUND_POLICY'] is {policy!r}; use one of "
+            + ", ".join(repr(p) for p in REFUND_POLICIES)
+            + "."
+        ) from None
+
+
+def activation_delay() -> timedelta:
+    """``WALLET_ACTIVATION_DELAY`` as a timedelta (a number is read as seconds)."""
+    delay = sms_settings.WALLET_ACTIVATION_DELAY
+    if isinstance(delay, timedelta):
+        return delay
+    if isinstance(delay, int | float | Decimal) and not isinstance(delay, bool) and delay >= 0:
+        return timedelta(seconds=float(delay))
+    raise ConfigurationError(
+        f"DJANGO_SMS['WALLET_ACTIVATION_DELAY'] must be a timedelta or seconds, not {delay!r}."
+    )
+
+
+# -- wallets and operator operations ------------------------------------------------------------
+
+
+def get_or_create_wallet(owner: models.Model, currency: str) -> AbstractWallet:
+    """The wallet of ``owner`` (any saved model instance) in ``currency``, created if needed.
+
+    A new wallet is empty and inactive until its first deposit's activation delay has passed
+    or an operator verifies it.
+    """
+    code = normalize_currency(currency)
+    model = get_wallet_model()
+    wallet, _ = model._default_manager.get_or_create(**owner_filter(owner), currency=code)
+    return wallet
+
+
+def deposit(
+    wallet: AbstractWallet,
+    amount: Any,
+    *,
+    currency: str | None = None,
+    created_by: Any = None,
+    reason: str = "",
+) -> LedgerEntry:
+    """Add money to ``wallet`` and return the ``deposit`` ledger entry.
+
+    ``amount`` must be at least ``MIN_DEPOSIT`` (1 unit by default). ``currency``, when given,
+    must be the wallet's: money is never converted. The first deposit starts the activation
+    delay (``activates_at = now + WALLET_ACTIVATION_DELAY``) unless the wallet is verified.
+    Raises :class:`InvalidDeposit` or :class:`InvalidAmount`.
+    """
+    value = to_amount(amount)
+    if currency is not None and str(currency).strip().upper() != wallet.currency:
+        raise InvalidDeposit(
+            f"Wallet {wallet.pk} holds {wallet.currency}; a deposit in {currency} cannot be "
+            "added to it (money is never converted)."
+        )
+    minimum = to_amount(sms_settings.MIN_DEPOSIT, "MIN_DEPOSIT")
+    if value < minimum:
+        raise InvalidDeposit(
+            f"A deposit must be at least {format_amount(minimum)} {wallet.currency}; got "
+            f"{format_amount(value)} {wallet.currency}."
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock(wallet.pk)
+        extra: dict[str, Any] = {}
+        if locked.first_deposit_at is None:
+            extra = {"first_deposit_at": now, "activates_at": now + activation_delay()}
+        entry = _move(
+            locked,
+            LedgerEntry.Kind.DEPOSIT,
+            value,
+            created_by=created_by,
+            reason=reason,
+            extra=extra,
+        )
+    _copy_state(locked, wallet)
+    return entry
+
+
+def verify(wallet: AbstractWallet, *, by: Any = None) -> AbstractWallet:
+    """Make ``wallet`` usable at once, skipping the activation delay. Idempotent.
+
+    ``by`` (the operator) is logged; the wallet keeps the first ``verified_at``.
+    """
+    now = timezone.now()
+    model = type(wallet)
+    model._default_manager.filter(pk=wallet.pk, verified_at__isnull=True).update(verified_at=now)
+    wallet.refresh_from_db(fields=["verified_at"])
+    logger.info("Wallet %s verified by %s", wallet.pk, by or "an unnamed operator")
+    return wallet
+
+
+def adjust(
+    wallet: AbstractWallet,
+    amount: Any,
+    *,
+    reason: str,
+    created_by: Any = None,
+    message: AbstractMessage | None = None,
+) -> LedgerEntry:
+    """An operator's correction: credit (positive) or debit (negative) ``wallet``.
+
+    ``reason`` is required: it is the only record of why money moved. A debit larger than the
+    balance raises :class:`InsufficientFunds` (a wallet is never overdrawn).
+    """
+    value = to_amount(amount)
+    if not value:
+        raise InvalidAmount("An adjustment of 0 changes nothing.")
+    if not (reason or "").strip():
+        raise WalletError("An adjustment needs a reason: it is the only record of why money moved.")
+    with transaction.atomic():
+        locked = _lock(wallet.pk)
+        if locked.balance + value < 0:
+            raise InsufficientFunds(
+                locked,
+                f"{format_amount(-value)} {locked.currency}",
+                f"{format_amount(locked.balance)} {locked.currency}",
+            )
+        entry = _move(
+            locked,
+            LedgerEntry.Kind.ADJUSTMENT,
+            value,
+            created_by=created_by,
+            reason=reason,
+            message=message,
+        )
+    _copy_state(locked, wallet)
+    return entry
+
+
+def refund(message: AbstractMessage, *, created_by: Any = None, reason: str = "") -> LedgerEntry:
+    """Give a message's charge back to its wallet, whatever ``REFUND_POLICY`` says.
+
+    A held charge is released, a captured one refunded. Raises :class:`WalletError` when the
+    message has nothing to give back (no wallet, already released or refunded).
+    """
+    if getattr(message, "wallet_id", None) is None:
+        raise WalletError(f"Message {message.pk} was not paid from a wallet.")
+    entry = None
+    if message.charge_status == ChargeStatus.HELD:
+        entry = _give_back(
+            message,
+            ChargeStatus.HELD,
+            ChargeStatus.RELEASED,
+            LedgerEntry.Kind.RELEASE,
+            reason or "released by an operator",
+            created_by,
+        )
+    elif message.charge_status == ChargeStatus.CAPTURED:
+        entry = _give_back(
+            message,
+            ChargeStatus.CAPTURED,
+            ChargeStatus.REFUNDED,
+            LedgerEntry.Kind.REFUND,
+            reason or "refunded by an operator",
+            created_by,
+        )
+    if entry is None:
+        raise WalletError(
+            f"Message {message.pk} has nothing to refund (charge status "
+            f"{message.charge_status or 'none'!r})."
+        )
+    return entry
+
+
+def ledger_balance(wallet: AbstractWallet) -> Decimal:
+    """The sum of ``wallet``'s ledger entries: always equal to its balance (for audits)."""
+    total = LedgerEntry.objects.filter(wallet_id=wallet.pk).aggregate(total=Sum("amount"))["total"]
+    return (total or Decimal(0)).quantize(QUANTUM)
+
+
+# -- the send pipeline's side ---------------------------------------------------------------------
+
+
+def persist_with_hold(wallet: AbstractWallet, rows: list[AbstractMessage]) -> None:
+    """INSERT ``rows`` and hold their price on ``wallet``, all or nothing.
+
+    The wallet row is locked for the whole transaction, so concurrent sends queue up on it and
+    each sees the balance the previous one left. When the wallet is inactive or cannot pay for
+    every row, :class:`WalletInactive` / :class:`InsufficientFunds` is raised and nothing is
+    written.
+
+    ``savepoint=False``: a refusal is decided inside the block but raised after leaving it (so a
+    caller's transaction is not marked for rollback), and a send inside a caller's transaction
+    costs no SAVEPOINT round trips. The SQL: SELECT ... FOR UPDATE, INSERT of the rows, one
+    INSERT of the hold entries, UPDATE of the balance.
+    """
+    currency = wallet.currency
+    prices = [price_for(row.country, row.segments, currency) for row in rows]
+    total = sum(prices, Decimal(0))
+    refusal: WalletError | None = None
+    with transaction.atomic(savepoint=False):
+        locked = _lock(wallet.pk)
+        if not locked.is_active:
+            refusal = WalletInactive(locked, locked.activates_at)
+        elif locked.balance < total:
+            refusal = InsufficientFunds(
+                locked,
+                f"{format_amount(total)} {currency}",
+                f"{format_amount(locked.balance)} {currency}",
+            )
+        else:
+            _insert_held(locked, rows, prices)
+    _copy_state(locked, wallet)
+    if refusal is not None:
+        raise refusal
+
+
+def _insert_held(
+    locked: AbstractWallet, rows: list[AbstractMessage], prices: list[Decimal]
+) -> None:
+    for row, price in zip(rows, prices, strict=True):
+        row.wallet_id = locked.pk
+        row.price = price
+        row.price_currency = locked.currency
+        row.charge_status = ChargeStatus.HELD
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        type(rows[0])._default_manager.bulk_create(rows, batch_size=500)
+    balance = locked.balance
+    entries = []
+    for row, price in zip(rows, prices, strict=True):
+        balance -= price
+        entries.append(
+            LedgerEntry(
+                wallet_id=locked.pk,
+                kind=LedgerEntry.Kind.HOLD,
+                amount=-price,
+                balance_after=balance,
+                message_id=row.pk,
+                created_at=row.created_at,
+                reason=f"{row.segments} segment(s) to {row.country or 'an international number'}",
+            )
+        )
+    LedgerEntry.objects.bulk_create(entries, batch_size=500)
+    type(locked)._default_manager.filter(pk=locked.pk).update(balance=balance)
+    locked.balance = balance
+
+
+def settle(row: AbstractMessage, new_status: str, segments: int) -> dict[str, Any]:
+    """Settle a held message once the provider answered; return the fields to store with it.
+
+    Called by the pipeline before it records ``new_status``. A capture at the held segment
+    count returns ``{"charge_status": "captured"}`` and costs no query. A capture at another
+    count writes an ``adjustment`` (the provider's count is what is charged; an extra cost
+    the balance cannot cover is charged as far as it goes, and logged). A message that never
+    reached a carrier (``NOT_SENT_STATUSES``, including a ``failed`` after its last retry)
+    gets its hold released. Anything else (a retry is due, the outcome is unknown) keeps the
+    hold.
+    """
+    if row.charge_status != ChargeStatus.HELD:
+        return {}
+    if new_status in CAPTURE_STATUSES:
+        if segments == row.segments:
+            return {"charge_status": ChargeStatus.CAPTURED}
+        return _capture_adjusted(row, segments)
+    if new_status in NOT_SENT_STATUSES:
+        entry = _give_back(
+            row,
+            ChargeStatus.HELD,
+            ChargeStatus.RELEASED,
+            LedgerEntry.Kind.RELEASE,
+            f"not sent ({new_status})",
+            None,
+        )
+        return {"charge_status": ChargeStatus.RELEASED} if entry is not None else {}
+    return {}
+
+
+def _capture_adjusted(row: AbstractMessage, segments: int) -> dict[str, Any]:
+    held = row.price or Decimal(0)
+    wanted = price_for(row.country, segments, row.price_currency)
+    with transaction.atomic():
+        locked = _lock(row.wallet_id)
+        difference = wanted - held
+        if difference > locked.balance:
+            logger.warning(
+                "Message %s: the provider counted %s segments (%s held); wallet %s can only "
+                "cover %s of the extra %s %s.",
+                row.pk,
+                segments,
+                row.segments,
+                locked.pk,
+                locked.balance,
+                difference,
+                locked.currency,
+            )
+            difference = locked.balance
+        price = held + difference
+        won = (
+            type(row)
+            ._default_manager.filter(pk=row.pk, charge_status=ChargeStatus.HELD)
+            .update(charge_status=ChargeStatus.CAPTURED, price=price)
+        )
+        if not won:
+            return {}
+        if difference:
+            _move(
+                locked,
+                LedgerEntry.Kind.ADJUSTMENT,
+                -difference,
+                message=row,
+                reason=f"captured at {segments} segment(s); {row.segments} were held",
+            )
+    row.charge_status, row.price = ChargeStatus.CAPTURED, price
+    return {"charge_status": ChargeStatus.CAPTURED, "price": price}
+
+
+def _give_back(
+    message: AbstractMessage,
+    from_status: str,
+    to_status: str,
+    kind: str,
+    reason: str,
+    created_by: Any,
+) -> LedgerEntry | None:
+    """Credit the message's price back, if its charge is still ``from_status``."""
+    amount = message.price or Decimal(0)
+    with transaction.atomic():
+        locked = _lock(message.wallet_id)
+        won = (
+            type(message)
+            ._default_manager.filter(pk=message.pk, charge_status=from_status)
+            .update(charge_status=to_status)
+        )
+        if not won:
+            return None
+        entry = _move(locked, kind, amount, message=message, reason=reason, created_by=created_by)
+    message.charge_status = to_status
+    return entry
+
+
+@receiver(status_changed, dispatch_uid="django_sms.wallets.on_status_changed")
+def on_status_changed(
+    sender: Any, message: AbstractMessage, old: str, new: str, **kwargs: Any
+) -> None:
+    """Settle wallet charges on status changes reported after the send (webhooks, polls,
+    the sweeper, the admin), and refund captured charges per ``REFUND_POLICY``.
+
+    Costs no query unless money moves: the decision is made on the message as it was just
+    stored, and the conditional UPDATEs make a repeated report a no-op.
+    """
+    if getattr(message, "wallet_id", None) is None or not message.charge_status:
+        return
+    if message.charge_status == ChargeStatus.HELD:
+        if new in CAPTURE_STATUSES:
+            won = (
+                type(message)
+                ._default_manager.filter(pk=message.pk, charge_status=ChargeStatus.HELD)
+                .update(charge_status=ChargeStatus.CAPTURED)
+            )
+            if not won:
+                return
+            message.charge_status = ChargeStatus.CAPTURED
+        elif new in NOT_SENT_STATUSES:
+            _give_back(
+                message,
+                ChargeStatus.HELD,
+                ChargeStatus.RELEASED,
+                LedgerEntry.Kind.RELEASE,
+                f"not sent ({new})",
+                None,
+            )
+            return
+        else:
+            return
+    if message.charge_status == ChargeStatus.CAPTURED and new in refund_statuses():
+        _give_back(
+            message,
+            ChargeStatus.CAPTURED,
+            ChargeStatus.REFUNDED,
+            LedgerEntry.Kind.REFUND,
+            f"{new} after it was sent (REFUND_POLICY={sms_settings.REFUND_POLICY!r})",
+            None,
+        )
+
+
+# -- internals ---------------------------------------------------------------------------------
+
+
+def _lock(wallet_id: Any) -> AbstractWallet:
+    return get_wallet_model()._default_manager.select_for_update().get(pk=wallet_id)
+
+
+def _move(
+    locked: AbstractWallet,
+    kind: str,
+    amount: Decimal,
+    *,
+    message: AbstractMessage | None = None,
+    created_by: Any = None,
+    reason: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> LedgerEntry:
+    """Write one ledger entry and the new balance. The caller holds the wallet's row lock."""
+    balance = locked.balance + amount
+    entry = LedgerEntry.objects.create(
+        wallet_id=locked.pk,
+        kind=kind,
+        amount=amount,
+        balance_after=balance,
+        message_id=message.pk if message is not None else None,
+        created_by=created_by,
+        reason=reason[:255],
+    )
+    fields = {"balance": balance, **(extra or {})}
+    type(locked)._default_manager.filter(pk=locked.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    return entry
+
+
+def _copy_state(source: AbstractWallet, target: AbstractWallet) -> None:
+    """Show the caller's wallet instance what the locked copy now holds."""
+    if source is target:
+        return
+    for name in ("balance", "first_deposit_at", "activates_at", "verified_at"):
+        setattr(target, name, getattr(source, name))
+
+
+def wallets_of(owner: models.Model) -> Sequence[AbstractWallet]:
+    """Every wallet of ``owner``, one per currency."""
+    return list(
+        get_wallet_model()._default_manager.filter(**owner_filter(owner)).order_by("currency")
+    )

@@ -496,12 +496,16 @@ def match_early_reports(rows: Iterable[AbstractMessage]) -> None:
     ours) can arrive while the send request is still in flight; the webhook keeps it
     unmatched (``django_sms.events``). The answer has just stored the id: the message can be
     matched now, so the report is applied now rather than at the next sweep. One query for
-    the whole group, and none for backends that receive no status webhooks.
+    the whole group, and none for backends that receive no status webhooks or whose reports
+    name our reference (those are matched by it as they arrive).
     """
     by_id: dict[tuple[str, str], AbstractMessage] = {}
     for row in rows:
         backend = sms_backends[row.backend_alias]
-        if row.provider_message_id and backend.supports_status_webhooks:
+        early_reports_possible = (
+            backend.supports_status_webhooks and not backend.status_reports_carry_reference
+        )
+        if row.provider_message_id and early_reports_possible:
             by_id[(row.provider, row.provider_message_id)] = row
     if not by_id:
         return

@@ -127,6 +127,11 @@ class BaseSmsBackend:
     known_options: ClassVar[tuple[str, ...]] = ()
     supports_status_polling: ClassVar[bool] = False
     supports_status_webhooks: ClassVar[bool] = False
+    #: Whether this provider's status reports echo our message reference (Vonage's
+    #: ``client_ref``). Such a report is matched by the reference even when it beats the
+    #: send answer, so delivery skips the look for early reports (one query per send);
+    #: a report that lacks the reference after all is matched by the next ``smssync``.
+    status_reports_carry_reference: ClassVar[bool] = False
     supports_inbound: ClassVar[bool] = False
     #: Most parts this provider accepts for one text (None: no provider limit).
     max_segments: ClassVar[int | None] = None

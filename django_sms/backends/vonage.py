@@ -233,6 +233,8 @@ class SmsBackend(HttpBackend):
     secret_options = ("private_key", "api_secret", "signature_secret")
     supports_status_polling = False
     supports_status_webhooks = True
+    #: Every send sets ``client_ref`` to our reference and Vonage echoes it in its reports.
+    status_reports_carry_reference = True
     supports_inbound = True
     #: 6 GSM-7 parts hold at most 918 characters, 6 UCS-2 parts 402: always within the
     #: Messages API's 1000-character limit, whatever Vonage counts as a character.

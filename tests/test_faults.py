@@ -56,6 +56,9 @@ from tests import settings_faults
 ROOT = Path(__file__).resolve().parent.parent
 DB_WORKER = ["db_worker", "--queue-name", "sms", "--interval", "0.1", "--no-startup-delay",
              "--no-reload"]
+# Each case takes seconds (timeouts, backoff, sweeps): CI runs the suite on SQLite and on
+# PostgreSQL, and leaves it out of the swapped-model and Django 5.2 runs ("not slow").
+pytestmark = pytest.mark.slow
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="workers share the database: PostgreSQL only"
 )

@@ -19,7 +19,8 @@ with ``django_sms.transitions.apply_status`` (forward only, finals are final,
   message when a later report about it arrives, and for everything pending when the sweeper
   (``manage.py smssync``) calls it.
 * **Cheap.** A report about a known message costs one SELECT (message, duplicate check and
-  pending check in one query), one INSERT and one UPDATE, in one transaction.
+  pending check in one query), one INSERT and one UPDATE, in one transaction. The SELECT's
+  SQL is built once and reused (:mod:`django_sms.compiled`).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 
 from django_sms.backends.base import BaseSmsBackend, StatusUpdate
+from django_sms.compiled import CompiledQuery
 from django_sms.conf import sms_settings
 from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
 from django_sms.optouts import add_opt_out, scope_for
@@ -256,26 +258,54 @@ def _find_message(
     if not ref and not provider_message_id:
         return None, False, False
     model = get_message_model()
-    seen = Exists(StatusEvent.objects.filter(dedupe_key=key))
     message = None
     if ref:
-        # The message found has this reference: its unmatched events are compared with the
-        # value itself rather than with the column cast to text.
-        queryset = model._default_manager.annotate(
-            _seen=seen, _pending=_pending(Q(message_ref=ref))
-        ).filter(reference=uuid.UUID(hex=ref))
-        message = next(iter(queryset.order_by()[:1]), None)  # unique: nothing to order
+        found = _BY_REFERENCE.run(model, key=key, ref=ref, reference=uuid.UUID(hex=ref))
+        message = found[0] if found else None
     if message is None and provider_message_id:
-        by_reference = Q(message_ref=_reference_hex(OuterRef("reference")))
-        message = (
-            model._default_manager.annotate(_seen=seen, _pending=_pending(by_reference))
-            .filter(provider=provider, provider_message_id=provider_message_id)
-            .order_by("-created_at")
-            .first()
+        found = _BY_PROVIDER_ID.run(
+            model, key=key, provider=provider, provider_message_id=provider_message_id
         )
+        message = found[0] if found else None
     if message is None:
         return None, False, False
     return message, bool(message._seen), bool(message._pending)
+
+
+def _by_reference(
+    model: type[AbstractMessage], *, key: str, ref: str, reference: uuid.UUID
+) -> QuerySet[AbstractMessage]:
+    # The message found has this reference: its unmatched events are compared with the
+    # value itself rather than with the column cast to text.
+    return (
+        model._default_manager.annotate(_seen=_seen(key), _pending=_pending(Q(message_ref=ref)))
+        .filter(reference=reference)
+        .order_by()[:1]  # unique: nothing to order
+    )
+
+
+def _by_provider_id(
+    model: type[AbstractMessage], *, key: str, provider: str, provider_message_id: str
+) -> QuerySet[AbstractMessage]:
+    by_reference = Q(message_ref=_reference_hex(OuterRef("reference")))
+    return (
+        model._default_manager.annotate(_seen=_seen(key), _pending=_pending(by_reference))
+        .filter(provider=provider, provider_message_id=provider_message_id)
+        .order_by("-created_at")[:1]
+    )
+
+
+# Built and compiled once per message model and database: a webhook runs one of them for
+# every report (django_sms.compiled explains why).
+_BY_REFERENCE = CompiledQuery(_by_reference, {"key": str, "ref": str, "reference": uuid.UUID})
+_BY_PROVIDER_ID = CompiledQuery(
+    _by_provider_id, {"key": str, "provider": str, "provider_message_id": str}
+)
+
+
+def _seen(key: str) -> Exists:
+    """Whether an event with this dedupe key was recorded already."""
+    return Exists(StatusEvent.objects.filter(dedupe_key=key))
 
 
 def _pending(by_reference: Q) -> Exists:

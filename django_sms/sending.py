@@ -460,28 +460,38 @@ def record_delivery(
         changes.append(Change(r, Status.QUEUED, Status.SENDING, event))
     error: PermanentProviderError | None = None
     outcomes: list[tuple[AbstractMessage, SendResult]] = []
+    answers: list[Answer] = []
     for row, attempts in zip(ready.rows, tries, strict=True):
         for failed, following in itertools.pairwise(attempts):
             events += failover_events(row, failed, following)
         last = attempts[-1]
-        change, event = record_result(
-            row, last.result, alias=last.alias, provider=last.provider, attempt=last.number
+        answers.append(
+            prepare_answer(
+                row, last.result, alias=last.alias, provider=last.provider, attempt=last.number
+            )
         )
-        events.append(event)
-        if change:
-            changes.append(change)
+        events.append(answers[-1].event)
         if isinstance(last.result.error, PermanentProviderError):
             error = error or last.result.error
         outcomes.append((row, last.result))
     for row, result in ready.canceled:
-        change, event = record_result(
-            row, result, alias=alias, provider=provider, attempt=row.attempts
+        answers.append(
+            prepare_answer(row, result, alias=alias, provider=provider, attempt=row.attempts)
         )
-        events.append(event)
-        if change:
-            changes.append(change)
+        events.append(answers[-1].event)
         outcomes.append((row, result))
-    StatusEvent.objects.bulk_create(events)
+    # The answers and every event of the group in one transaction: a message's status never
+    # changes without the events that explain it (a crash in between leaves the message
+    # "sending" and claimed, for the sweeper to reconcile). The wallet's ledger entries were
+    # written by prepare_answer(), each in a short transaction of its own, so this one holds
+    # no wallet lock. savepoint=False: nothing to roll back to, and no SAVEPOINT statements
+    # when the caller (a test, a task backend) has a transaction open.
+    with transaction.atomic(savepoint=False):
+        for answer in answers:
+            change = store_answer(answer)
+            if change:
+                changes.append(change)
+        StatusEvent.objects.bulk_create(events)
     schedule_signals(changes)
     match_early_reports(row for row, result in outcomes if result.error is None)
     for row, result in outcomes:
@@ -553,15 +563,29 @@ def failover_events(row: AbstractMessage, failed: Attempt, following: Attempt) -
     ]
 
 
-def record_result(
+@dataclass
+class Answer:
+    """What the backend answered for one claimed row, ready to be stored (``store_answer``)."""
+
+    row: AbstractMessage
+    status: str
+    event: StatusEvent
+    fields: dict[str, Any]
+    status_fields: dict[str, Any]
+
+
+def prepare_answer(
     row: AbstractMessage,
     result: SendResult,
     *,
     alias: str,
     provider: str,
     attempt: int,
-) -> tuple[Change | None, StatusEvent]:
-    """Store what the backend answered for one claimed row; return the change and its event.
+) -> Answer:
+    """What to store for one claimed row's answer: its status, event and columns.
+
+    A row paid from a wallet is settled here (capture, adjustment or release of its hold),
+    in the wallet's own short transaction.
 
     ``alias``/``provider`` are the backend that made the last attempt (``attempt``): the
     message records them, unless the outcome is a transient failure (its retry starts again
@@ -622,10 +646,20 @@ def record_result(
         received_at=now,
         raw=result.raw if isinstance(result.raw, (dict, list)) else None,
     )
-    change = apply_status(
-        row, new, event=event, fields=fields, change_fields=status_fields, batch=True
+    return Answer(row, new, event, fields, status_fields)
+
+
+def store_answer(answer: Answer) -> Change | None:
+    """Store one answer with a conditional UPDATE (``apply_status``); the caller stores its
+    event and announces the change."""
+    return apply_status(
+        answer.row,
+        answer.status,
+        event=answer.event,
+        fields=answer.fields,
+        change_fields=answer.status_fields,
+        batch=True,
     )
-    return change, event
 
 
 def retry_decision(attempts: int, exc: ProviderError, now: datetime) -> tuple[str, Any]:

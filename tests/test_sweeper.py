@@ -194,20 +194,21 @@ def test_a_rescued_row_is_looked_up_when_the_backend_can(sms_settings):
 
 def test_a_late_result_of_a_rescued_row_still_wins(sms_settings):
     from django_sms.backends.base import SendResult
-    from django_sms.sending import record_result
+    from django_sms.sending import prepare_answer, store_answer
 
     row = stuck()
     sweep()
     row.refresh_from_db()
     stale = get_message_model().objects.get(pk=row.pk)
     stale.status = "sending"  # what the slow worker still believes
-    record_result(
+    answer = prepare_answer(
         stale,
         SendResult(status="accepted", provider_message_id="late-1"),
         alias="default",
         provider="locmem",
         attempt=1,
     )
+    store_answer(answer)
     row.refresh_from_db()
     assert (row.status, row.provider_message_id) == ("accepted", "late-1")
 

@@ -87,3 +87,21 @@ def test_the_table_is_markdown_with_a_verdict_per_target():
     assert lines[2] == "| a \\| b | 1 ms | 2 ms | 0.5x | <= 1x | met |"
     assert lines[3].endswith("| <= 2 | **missed** |")
     assert lines[4].endswith("|  |  |")
+
+
+def test_each_benchmark_rewrites_only_its_own_part_of_the_report(tmp_path):
+    from django_sms.benchmarks.report import replace_admin_section, write_report
+
+    path = tmp_path / "benchmarks.md"
+    replace_admin_section(path, "## The admin\n\nfigures 1\n")
+    write_report(path, "# Benchmarks\n\nthe smsbench table\n")
+    text = path.read_text()
+    assert text.startswith("# Benchmarks\n\nthe smsbench table\n")
+    assert "figures 1" in text
+
+    replace_admin_section(path, "## The admin\n\nfigures 2\n")
+    write_report(path, "# Benchmarks\n\na newer smsbench table\n")
+    text = path.read_text()
+    assert "a newer smsbench table" in text and "the smsbench table" not in text
+    assert "figures 2" in text and "figures 1" not in text
+    assert text.count("<!-- admin-changelist: start -->") == 1

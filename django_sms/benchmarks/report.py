@@ -132,3 +132,34 @@ the figures are pessimistic).
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+# -- docs/benchmarks.md is shared with benchmarks/admin_changelist.py ---------------------------
+
+#: The admin benchmark's part of docs/benchmarks.md sits between these lines; each command
+#: rewrites only its own part of the file.
+ADMIN_SECTION = ("<!-- admin-changelist: start -->", "<!-- admin-changelist: end -->")
+
+
+def admin_section(text: str) -> str:
+    """The admin benchmark's section of a report (markers included), or ""."""
+    start, end = ADMIN_SECTION
+    if start not in text or end not in text:
+        return ""
+    return text[text.index(start) : text.index(end) + len(end)]
+
+
+def write_report(path: Path, document: str) -> None:
+    """Write smsbench's ``document`` to ``path``, keeping the admin benchmark's section."""
+    kept = admin_section(path.read_text()) if path.exists() else ""
+    path.write_text(document + (f"\n{kept}\n" if kept else ""))
+
+
+def replace_admin_section(path: Path, section: str) -> None:
+    """Put the admin benchmark's ``section`` (markdown, without markers) into ``path``."""
+    start, end = ADMIN_SECTION
+    block = f"{start}\n{section.strip()}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    old = admin_section(text)
+    text = text.replace(old, block) if old else text.rstrip("\n") + f"\n\n{block}\n"
+    path.write_text(text)

@@ -234,6 +234,6 @@ def run_measurements(options: dict[str, Any], write: Callable[[str], None]) -> i
             load=(load_before, os.getloadavg()[0]),
             notes=notes,
         )
-        Path(output).write_text(document)
+        report.write_report(Path(output), document)
         write(f"\nWritten to {output}")
     return 1 if failed else 0

@@ -265,7 +265,7 @@ def report(
         cells.append(f"< {TARGET_MS} ms: {'met' if median < TARGET_MS else '**missed**'}")
         lines.append("| " + " | ".join(cells) + " |")
     constant = "yes" if not changed else f"no ({', '.join(changed)})"
-    version = connection.cursor().connection.info.server_version
+    version = connection.pg_version  # type: ignore[attr-defined]  # PostgreSQL backend only
     return f"""## The admin's message list at {largest:,} rows
 
 Measured with `python benchmarks/admin_changelist.py` (see `docs/benchmarks-admin.rst`) on

@@ -9,24 +9,12 @@ import uuid
 import pytest
 from django.db.models import Exists
 
+from django_sms import send_sms
 from django_sms.compiled import CompiledQuery
 from django_sms.models import EventSource, StatusEvent, get_message_model
 from django_sms.status import Status
 
 pytestmark = pytest.mark.django_db
-
-
-def make_message(**fields):
-    values = {
-        "to": "+33612345678",
-        "text": "hello",
-        "encoding": "GSM-7",
-        "backend_alias": "default",
-        "provider": "vonage",
-        "status": Status.ACCEPTED,
-        **fields,
-    }
-    return get_message_model()._default_manager.create(**values)
 
 
 def by_reference(model, *, key, reference):
@@ -40,7 +28,7 @@ LOOKUP = CompiledQuery(by_reference, {"key": str, "reference": uuid.UUID})
 
 def test_rows_and_annotations_match_the_querysets_for_every_run_of_the_cached_sql():
     model = get_message_model()
-    first, second = make_message(provider_message_id="a"), make_message(provider_message_id="b")
+    first, second = send_sms("hello", to="+33612345678"), send_sms("hello", to="+33612345679")
     StatusEvent.objects.create(
         message=first, status=Status.DELIVERED, source=EventSource.WEBHOOK, dedupe_key="k1"
     )

@@ -44,10 +44,11 @@ from django_sms.backends.base import BaseSmsBackend, StatusUpdate
 from django_sms.compiled import CompiledQuery
 from django_sms.conf import sms_settings
 from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
+from django_sms.one_statement import insert_event_and_update
 from django_sms.optouts import add_opt_out, scope_for
 from django_sms.status import Status, can_transition
 from django_sms.storable import storable_datetime, storable_int, storable_json, storable_text
-from django_sms.transitions import Change, apply_status, schedule_signals
+from django_sms.transitions import Change, apply_status, planned_update, schedule_signals
 
 logger = logging.getLogger("django_sms.events")
 
@@ -202,6 +203,11 @@ def record_status_update(
         if extra:
             event.raw = {"payload": event.raw, PENDING_KEY: extra}
 
+    if message is not None and not update.opted_out:
+        recorded = _record_in_one_statement(message, update, event, fields)
+        if recorded is not None:
+            return recorded
+
     guessed = event.applied
     change: Change | None = None
     inserted = False
@@ -239,6 +245,57 @@ def record_status_update(
         return RecordedStatus("unmatched", event=event)
     outcome = "applied" if change else "stale"
     return RecordedStatus(outcome, event=event, message=message, change=change)
+
+
+def _record_in_one_statement(
+    message: AbstractMessage, update: StatusUpdate, event: StatusEvent, fields: dict[str, Any]
+) -> RecordedStatus | None:
+    """Record a report about a known message with one SQL statement (PostgreSQL; see
+    :mod:`django_sms.one_statement`), or return None for the transaction below to do it.
+
+    The same rules, the same rows: the event is inserted unless its key is taken, and the
+    message updated with what :func:`~django_sms.transitions.planned_update` plans, on the
+    condition that its status is still the one read. When a concurrent report moved the
+    message in between, the event is stored and is applied again, the usual way, against
+    the message as it now is.
+    """
+    old = message.status
+    changes, values = planned_update(message, update.status, event=event, fields=fields)
+    written = insert_event_and_update(event, message, old, values)
+    if written is None:
+        return None
+    if written.event_pk is None:
+        return RecordedStatus("duplicate", message=message)
+    change: Change | None = None
+    if written.changed:
+        for name, value in values.items():
+            setattr(message, name, value)
+        if changes:
+            change = Change(message, old, update.status, event)
+            schedule_signals([change])
+    elif values:
+        change = _apply_after_race(message, update, event)
+    return RecordedStatus(
+        "applied" if change else "stale", event=event, message=message, change=change
+    )
+
+
+def _apply_after_race(
+    message: AbstractMessage, update: StatusUpdate, event: StatusEvent
+) -> Change | None:
+    """Apply a stored event whose message changed between our read and our write."""
+    stored_as = event.applied
+    with transaction.atomic():
+        message.refresh_from_db()
+        fields = _message_fields(
+            message, update, changes=can_transition(message.status, update.status)
+        )
+        change = apply_status(message, update.status, event=event, fields=fields, batch=True)
+        if event.applied != stored_as:
+            StatusEvent.objects.filter(pk=event.pk).update(applied=event.applied)
+    if change is not None:
+        schedule_signals([change])
+    return change
 
 
 def _find_message(

@@ -63,25 +63,17 @@ def apply_status(
     Returns the :class:`Change`, or None when the status did not change.
     """
     model = type(message)
-    fields = dict(fields or {})
     for _attempt in range(2):
         old = message.status
-        changes = can_transition(old, new)
+        changes, update = planned_update(
+            message, new, event=event, fields=fields, change_fields=change_fields
+        )
         event.message = message  # type: ignore[assignment]
         event.applied = changes
-        update = dict(fields)
-        if changes:
-            update.update(change_fields or {})
-            update["status"] = new
-            stamp = event.occurred_at or event.received_at or timezone.now()
-            for name, value in timestamp_fields(new, stamp).items():
-                if getattr(message, name) is None:
-                    update[name] = value
         if not update:
             if not batch:
                 event.save()
             return None
-        update["updated_at"] = timezone.now()
         rows = model._default_manager.filter(pk=message.pk, status=old).update(**update)
         if rows:
             for name, value in update.items():
@@ -100,6 +92,33 @@ def apply_status(
     if not batch:
         event.save()
     return None
+
+
+def planned_update(
+    message: AbstractMessage,
+    new: str,
+    *,
+    event: StatusEvent,
+    fields: dict[str, Any] | None = None,
+    change_fields: dict[str, Any] | None = None,
+) -> tuple[bool, dict[str, Any]]:
+    """Whether ``message`` may move to ``new`` now, and the columns to write for it (see
+    :func:`apply_status`; empty when there is nothing to write, else ``updated_at`` too).
+
+    The caller writes them with an UPDATE conditional on ``message.status`` being unchanged.
+    """
+    changes = can_transition(message.status, new)
+    update = dict(fields or {})
+    if changes:
+        update.update(change_fields or {})
+        update["status"] = new
+        stamp = event.occurred_at or event.received_at or timezone.now()
+        for name, value in timestamp_fields(new, stamp).items():
+            if getattr(message, name) is None:
+                update[name] = value
+    if update:
+        update["updated_at"] = timezone.now()
+    return changes, update
 
 
 def in_transaction() -> bool:

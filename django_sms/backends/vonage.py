@@ -29,6 +29,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 import uuid
@@ -712,43 +713,62 @@ def verify_signed_token(token: str, secrets: Iterable[str]) -> dict[str, Any]:
 
     The algorithm is pinned: a token whose header says ``none``, RS256 or anything else is
     refused before any key is tried, so neither the "none" trick nor RS/HS key confusion can
-    pass. Raises :class:`WebhookAuthenticationError` with the reason.
+    pass. ``exp`` and ``nbf`` are honoured when present (with a minute of clock skew).
+    Raises :class:`WebhookAuthenticationError` with the reason.
+
+    Written with the standard library rather than PyJWT: for this one algorithm the check is
+    a split, an HMAC and two base64 decodes, and PyJWT's generic validation (it inspects the
+    token character by character) cost more than everything else a webhook verifies.
     """
+    parts = token.split(".")
     try:
-        jwt = import_jwt()
-    except ConfigurationError as exc:
-        raise WebhookAuthenticationError(str(exc)) from exc
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
+        if len(parts) != 3:
+            raise ValueError("a JWT has three dot-separated parts")
+        header = json.loads(_b64url_decode(parts[0]))
+        signature = _b64url_decode(parts[2])
+    except (ValueError, UnicodeError) as exc:
         raise WebhookAuthenticationError(f"the bearer token is not a JWT ({exc})") from exc
-    algorithm = header.get("alg")
+    algorithm = header.get("alg") if isinstance(header, dict) else None
     if algorithm != "HS256":
         raise WebhookAuthenticationError(
             f"the token's algorithm is {algorithm!r}; Vonage signs webhooks with HS256 only"
         )
-    for secret in secrets:
-        try:
-            claims = jwt.decode(
-                token,
-                secret,
-                algorithms=["HS256"],
-                # iat is checked by the caller with the configured window and clear reasons.
-                options={"verify_iat": False, "verify_aud": False},
-                leeway=WEBHOOK_CLOCK_SKEW,
-            )
-        except jwt.InvalidSignatureError:
+    signed = f"{parts[0]}.{parts[1]}".encode("ascii", "replace")
+    if not any(
+        hmac.compare_digest(hmac.new(secret.encode(), signed, hashlib.sha256).digest(), signature)
+        for secret in secrets
+    ):
+        raise WebhookAuthenticationError(
+            "bad signature: the token was not signed with any configured signature_secret"
+        )
+    try:
+        claims = json.loads(_b64url_decode(parts[1]))
+    except (ValueError, UnicodeError) as exc:
+        raise WebhookAuthenticationError(f"invalid token (its payload: {exc})") from exc
+    if not isinstance(claims, dict):
+        raise WebhookAuthenticationError("the token's payload is not a JSON object")
+    now = _now()
+    for name in ("exp", "nbf"):
+        value = claims.get(name)
+        if value is None:
             continue
-        except jwt.ExpiredSignatureError as exc:
-            raise WebhookAuthenticationError("the token has expired ('exp' claim)") from exc
-        except jwt.PyJWTError as exc:
-            raise WebhookAuthenticationError(f"invalid token ({exc})") from exc
-        if not isinstance(claims, dict):
-            raise WebhookAuthenticationError("the token's payload is not a JSON object")
-        return claims
-    raise WebhookAuthenticationError(
-        "bad signature: the token was not signed with any configured signature_secret"
-    )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise WebhookAuthenticationError(f"invalid token: its {name!r} claim is not a number")
+        if name == "exp" and value <= now - WEBHOOK_CLOCK_SKEW:
+            raise WebhookAuthenticationError("the token has expired ('exp' claim)")
+        if name == "nbf" and value > now + WEBHOOK_CLOCK_SKEW:
+            raise WebhookAuthenticationError("the token is not valid yet ('nbf' claim)")
+    return claims
+
+
+def _b64url_decode(segment: str) -> bytes:
+    """Base64url without padding, strictly (ValueError on any other character)."""
+    if not _BASE64URL.fullmatch(segment):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 # -- parsing helpers ----------------------------------------------------------------------------

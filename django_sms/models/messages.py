@@ -181,15 +181,18 @@ class StatusEvent(models.Model):
     attempt = models.PositiveSmallIntegerField(_("attempt"), null=True, blank=True)
     occurred_at = models.DateTimeField(_("reported time"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    dedupe_key = models.CharField(
-        _("dedupe key"), max_length=255, null=True, blank=True, unique=True
-    )
+    # Unique through Meta.constraints rather than unique=True: on PostgreSQL, unique=True on
+    # a CharField adds a second (LIKE) index that every recorded report would pay for.
+    dedupe_key = models.CharField(_("dedupe key"), max_length=255, null=True, blank=True)
     raw = models.JSONField(_("raw payload"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("status event")
         verbose_name_plural = _("status events")
         ordering = ["received_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="django_sms_event_dedupe_key"),
+        ]
         indexes = [
             models.Index(
                 fields=["provider_message_id"],

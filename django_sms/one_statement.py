@@ -1,0 +1,167 @@
+"""Storing a status report and applying it to its message in one SQL statement (PostgreSQL).
+
+A delivery report about a known message writes two rows: its :class:`StatusEvent` (whose
+unique ``dedupe_key`` makes a repeated report a no-op) and the message's new status. Done
+the usual way — ``BEGIN``, ``INSERT``, ``UPDATE``, ``COMMIT`` — that is four round trips to
+the database, and on a webhook answering hundreds of reports a second the round trips cost
+more than the work (docs/benchmarks.rst measures it). PostgreSQL can do both writes in one
+statement, which autocommit makes a transaction of its own::
+
+    WITH new_event AS (
+        INSERT INTO <events> (...) VALUES (...) ON CONFLICT DO NOTHING RETURNING id
+    ), changed AS (
+        UPDATE <messages> SET ... WHERE id = %s AND status = %s
+            AND EXISTS (SELECT 1 FROM new_event)
+        RETURNING 1
+    )
+    SELECT (SELECT id FROM new_event), (SELECT count(*) FROM changed)
+
+The guarantees are those of the transaction it replaces: both writes or neither; a report
+already recorded (its key taken, even by a concurrent copy still committing: PostgreSQL
+waits for it) changes nothing; the UPDATE is conditional on the status the caller read, so a
+concurrent change makes it match no row and the caller finds out (``changed`` is False).
+
+The SQL is written here from the models' metadata (tables, columns, the primary key; a
+swapped message model included) and kept per model and database, so a report costs no SQL
+compilation; values are converted by each field's ``get_db_prep_save()``, as Django's own
+INSERT and UPDATE do. :func:`insert_event_and_update` returns None where the statement cannot
+be used — a database other than PostgreSQL, a model with multi-table inheritance (its
+UPDATE would span tables), a field with a custom SQL placeholder — and the caller then uses
+the ordinary transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+__all__ = ["Written", "insert_event_and_update"]
+
+#: Names of the two sub-statements (they only need to be unique within the statement).
+_EVENT_CTE = "django_sms_new_event"
+_CHANGE_CTE = "django_sms_changed_message"
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the statement did: the new event's primary key (None when a report with the
+    same dedupe key exists: nothing was written) and whether the message was updated."""
+
+    event_pk: Any
+    changed: bool
+
+
+def insert_event_and_update(
+    event: Model, message: Model, expected_status: str, values: dict[str, Any]
+) -> Written | None:
+    """INSERT ``event`` unless its unique key is taken and, only if it was inserted, UPDATE
+    ``message`` with ``values`` (field names to values) where its status is still
+    ``expected_status`` — in one statement. ``values`` may be empty (only the event is
+    written).
+
+    Returns None, having done nothing, when the database cannot do this in one statement.
+    Sets ``event.pk`` when the event was inserted; does not touch ``message``.
+    """
+    event_model, message_model = type(event), type(message)
+    alias = router.db_for_write(event_model)
+    if router.db_for_write(message_model) != alias:
+        return None
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return None
+    insert = _insert_template(event_model, alias)
+    update = _update_template(message_model, alias, tuple(values)) if values else None
+    if insert is None or (values and update is None):
+        return None
+    insert_sql, fields, returned = insert
+    params = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    sql = [insert_sql]
+    if update is not None:
+        update_sql, fields, _ = update
+        sql.append(update_sql)
+        params += [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values.values(), strict=True)
+        ]
+        pk_field = message_model._meta.pk
+        assert pk_field is not None  # checked by _update_template
+        params += [pk_field.get_db_prep_value(message.pk, connection), expected_status]
+    # Identifiers only (quoted names from model metadata); every value is a parameter.
+    sql.append(f" SELECT (SELECT {returned} FROM {_EVENT_CTE}), ")  # noqa: S608
+    sql.append(f"(SELECT count(*) FROM {_CHANGE_CTE})" if update is not None else "0")  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute("".join(sql), params)
+        event_pk, changed = cursor.fetchone()
+    if event_pk is not None:
+        event.pk = event_pk
+        event._state.adding = False
+        event._state.db = alias
+    return Written(event_pk, bool(changed))
+
+
+#: A sub-statement, the fields whose values it takes (in order), the quoted primary key column.
+_Template = tuple[str, list["Field[Any, Any]"], str]
+_templates: dict[tuple[str, str, tuple[str, ...] | None], _Template | None] = {}
+
+
+def _insert_template(model: type[Model], alias: str) -> _Template | None:
+    """``WITH <event> AS (INSERT ...)``: the fields it inserts are those of ``Model.save()``."""
+    key = (model._meta.label, alias, None)
+    if key not in _templates:
+        meta = model._meta
+        fields = [
+            field
+            for field in meta.local_concrete_fields
+            if field is not meta.auto_field and not field.generated
+        ]
+        if meta.parents or _custom_placeholder(fields) or meta.pk is None:
+            _templates[key] = None
+        else:
+            quote = connections[alias].ops.quote_name
+            columns = ", ".join(quote(field.column) for field in fields)
+            values = ", ".join(["%s"] * len(fields))
+            pk = quote(meta.pk.column)
+            _templates[key] = (
+                f"WITH {_EVENT_CTE} AS (INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES ({values}) ON CONFLICT DO NOTHING RETURNING {pk})",
+                fields,
+                pk,
+            )
+    return _templates[key]
+
+
+def _update_template(model: type[Model], alias: str, names: tuple[str, ...]) -> _Template | None:
+    """``, <change> AS (UPDATE ...)`` of the fields ``names``; the primary key and the
+    expected status are its last two values."""
+    key = (model._meta.label, alias, names)
+    if key not in _templates:
+        meta = model._meta
+        fields = [meta.get_field(name) for name in names]
+        status = meta.get_field("status")
+        concrete = all(getattr(field, "concrete", False) for field in [*fields, status])
+        if meta.parents or not concrete or _custom_placeholder(fields) or meta.pk is None:
+            _templates[key] = None
+        else:
+            quote = connections[alias].ops.quote_name
+            table = quote(meta.db_table)
+            assignments = ", ".join(
+                f"{quote(field.column)} = %s"  # type: ignore[union-attr]
+                for field in fields
+            )
+            _templates[key] = (
+                f", {_CHANGE_CTE} AS (UPDATE {table} SET {assignments} "  # noqa: S608
+                f"WHERE {quote(meta.pk.column)} = %s AND {quote(status.column)} = %s "  # type: ignore[union-attr]
+                f"AND EXISTS (SELECT 1 FROM {_EVENT_CTE}) RETURNING 1)",
+                fields,  # type: ignore[arg-type]
+                quote(meta.pk.column),  # type: ignore[union-attr]
+            )
+    return _templates[key]
+
+
+def _custom_placeholder(fields: list[Any]) -> bool:
+    """Whether a field wraps its value in SQL of its own (``get_placeholder``, as some
+    GIS and third-party fields do): the templates only write plain ``%s``."""
+    return any(hasattr(field, "get_placeholder") for field in fields)

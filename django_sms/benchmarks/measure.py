@@ -334,7 +334,19 @@ def bulk(ctx: Context) -> list[Row]:
 
 
 def webhooks(ctx: Context, workdir: Path) -> list[Row]:
-    """Signed Vonage status callbacks through gunicorn: our endpoint vs the bare view."""
+    """Signed Vonage status callbacks through gunicorn: our endpoint vs the bare view, with
+    Django's default PostgreSQL connection options, then with prepared statements."""
+    return [
+        webhook_row(ctx, workdir / "default", prepared=False),
+        webhook_row(ctx, workdir / "prepared", prepared=True),
+    ]
+
+
+def webhook_row(ctx: Context, workdir: Path, *, prepared: bool) -> Row:
+    """One configuration of the webhook benchmark. ``prepared``: the database OPTIONS
+    ``server_side_binding`` and ``prepare_threshold`` (docs/deployment.rst), for the
+    endpoint and the bare view alike."""
+    label = "prepared" if prepared else "default"
     seconds = ctx.sizes.webhook_seconds
     rounds = 2  # ours, bare, bare, ours: drift on a shared machine hits both alike
     per_run = int(REPORTS_PER_SECOND * seconds / rounds)
@@ -345,13 +357,15 @@ def webhooks(ctx: Context, workdir: Path) -> list[Row]:
     for name in ("ours", "bare"):
         plans[name] = []
         for run in range(rounds + 1):  # the first is the warm-up
-            messages = webhook_load.create_messages(per_run if run else REPORTS_PER_SECOND)
+            messages = webhook_load.create_messages(
+                per_run if run else REPORTS_PER_SECOND, label=label
+            )
             plans[name].append(
                 webhook_load.write_requests(workdir / f"{name}-{run}", messages, files)
             )
     connection.close()  # the server's workers need the connections, not this process
 
-    helper, base = ctx.group.gunicorn(WEB_WORKERS)
+    helper, base = ctx.group.gunicorn(WEB_WORKERS, prepared=prepared)
     urls = {"ours": f"{base}/sms/webhooks/default/status/", "bare": f"{base}/bare/status/"}
 
     def load(name: str, run: int, duration: float) -> webhook_load.LoadResult:
@@ -380,34 +394,37 @@ def webhooks(ctx: Context, workdir: Path) -> list[Row]:
                 f"reports {everything.wrapped} times"
             )
     check_webhook_effects(ctx, results["ours"] + warm["ours"], results["bare"] + warm["bare"],
-                          in_flight=LOAD_CONNECTIONS * (rounds + 1))
+                          in_flight=LOAD_CONNECTIONS * (rounds + 1), label=label)
     ours, bare = results["ours"], results["bare"]
     ratio = ours.rate / bare.rate
     generator = (f"wrk {LOAD_THREADS} threads, {LOAD_CONNECTIONS} connections" if use_wrk
                  else f"Python, {files} processes (wrk not installed)")
-    return [
-        Row(
-            "Webhook ingestion: signed Vonage status callbacks via gunicorn "
-            f"({WEB_WORKERS} sync workers, PostgreSQL, CONN_MAX_AGE=600), {generator}, "
-            f"{seconds:g} s each: our endpoint vs a bare view doing the one UPDATE",
-            f"{ours.rate:,.0f} req/s (p99 {ours.p99_ms or 0:.0f} ms)",
-            f"{bare.rate:,.0f} req/s (p99 {bare.p99_ms or 0:.0f} ms)",
-            f"{ratio:.2f}x",
-            "≥ 0.7x",
-            ratio >= 0.7,
-        )
-    ]
+    options = ("prepared statements (OPTIONS server_side_binding, prepare_threshold=5)"
+               if prepared else "Django's default connection OPTIONS")
+    return Row(
+        "Webhook ingestion: signed Vonage status callbacks via gunicorn "
+        f"({WEB_WORKERS} sync workers, PostgreSQL, CONN_MAX_AGE=600, {options}), "
+        f"{generator}, {seconds:g} s each: our endpoint vs a bare view doing the one UPDATE",
+        f"{ours.rate:,.0f} req/s (p99 {ours.p99_ms or 0:.0f} ms)",
+        f"{bare.rate:,.0f} req/s (p99 {bare.p99_ms or 0:.0f} ms)",
+        f"{ratio:.2f}x",
+        "≥ 0.7x",
+        ratio >= 0.7,
+    )
 
 
 def check_webhook_effects(ctx: Context, ours: webhook_load.LoadResult,
-                          bare: webhook_load.LoadResult, *, in_flight: int) -> None:
+                          bare: webhook_load.LoadResult, *, in_flight: int, label: str) -> None:
     """Every answered report changed its message once: one event stored and the message
     delivered (our endpoint), the message delivered (the bare view). Requests still in
     flight when a load run stopped may have been processed without being counted."""
     model = get_message_model()
-    events = StatusEvent.objects.filter(source="webhook", applied=True).count()
+    prefix = webhook_load.message_text(label, 0).removesuffix("0")
+    events = StatusEvent.objects.filter(
+        source="webhook", applied=True, message__text__startswith=prefix
+    ).count()
     delivered = model._default_manager.filter(
-        status=Status.DELIVERED, text__startswith="Webhook benchmark"
+        status=Status.DELIVERED, text__startswith=prefix
     ).count()
     ctx.log(f"  our endpoint: {ours.requests:,} answered, {events:,} events stored; bare view: "
             f"{bare.requests:,} answered; {delivered:,} messages delivered in all")

@@ -134,15 +134,18 @@ class ProcessGroup:
             raise BenchmarkError(f"the provider sandbox did not start (it printed {url!r})")
         return url
 
-    def gunicorn(self, workers: int) -> tuple[Helper, str]:
-        """Start gunicorn (sync workers) on the benchmark project; return it and its URL."""
+    def gunicorn(self, workers: int, *, prepared: bool = False) -> tuple[Helper, str]:
+        """Start gunicorn (sync workers) on the benchmark project; return it and its URL.
+        ``prepared``: with PostgreSQL prepared statements (see the settings module)."""
         port = free_port()
         helper = self.start(
             "gunicorn",
             [sys.executable, "-m", "gunicorn", "django_sms.benchmarks.wsgi:application",
              "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
              "--access-logfile", "/dev/null", "--log-level", "warning"],
-            env=self.django_env(SMS_BENCH_ROLE="smsbench-web"),
+            env=self.django_env(
+                SMS_BENCH_ROLE="smsbench-web", SMS_BENCH_PREPARED="1" if prepared else "0"
+            ),
         )
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: answers(port), helper, "gunicorn to listen", timeout=30)

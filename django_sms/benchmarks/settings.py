@@ -9,6 +9,9 @@ Configured by environment variables set by :mod:`django_sms.benchmarks.runner`:
     The provider sandbox the ``default`` alias (Vonage) sends to.
 ``SMS_BENCH_ROLE``
     PostgreSQL ``application_name`` of the process (``smsbench``, ``smsbench-worker``...).
+``SMS_BENCH_PREPARED``
+    ``1``: PostgreSQL prepared statements (``server_side_binding`` and
+    ``prepare_threshold`` in the database OPTIONS), for the webhook benchmark's second run.
 
 A production-like configuration: ``DEBUG`` off, Django's usual middleware, persistent
 database connections (``CONN_MAX_AGE``) as docs/background.rst recommends for workers,
@@ -86,6 +89,10 @@ DATABASES = {
 DATABASES["default"]["OPTIONS"] = {
     "application_name": os.environ.get("SMS_BENCH_ROLE", "smsbench"),
 }
+if os.environ.get("SMS_BENCH_PREPARED") == "1":
+    # The webhook benchmark's second configuration (docs/deployment.rst): parameters bound
+    # by the server, and statements run 5 times prepared, so PostgreSQL plans them once.
+    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 
 TASKS = {
     "default": {

@@ -113,7 +113,12 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def create_messages(count: int) -> list[AbstractMessage]:
+def message_text(label: str, number: int) -> str:
+    """The text of the benchmark's message ``number`` of configuration ``label``."""
+    return f"Webhook benchmark ({label}) {number}"
+
+
+def create_messages(count: int, *, label: str = "default") -> list[AbstractMessage]:
     """``count`` messages accepted by Vonage, waiting for their delivery report."""
     model = get_message_model()
     now = timezone.now()
@@ -122,7 +127,7 @@ def create_messages(count: int) -> list[AbstractMessage]:
             to=f"+3361{i % 10_000_000:07d}",
             country="FR",
             sender="BenchShop",
-            text=f"Webhook benchmark {i}",
+            text=message_text(label, i),
             encoding="GSM-7",
             segments=1,
             status=Status.ACCEPTED,

@@ -19,8 +19,9 @@ with ``django_sms.transitions.apply_status`` (forward only, finals are final,
   message when a later report about it arrives, and for everything pending when the sweeper
   (``manage.py smssync``) calls it.
 * **Cheap.** A report about a known message costs one SELECT (message, duplicate check and
-  pending check in one query), one INSERT and one UPDATE, in one transaction. The SELECT's
-  SQL is built once and reused (:mod:`django_sms.compiled`).
+  pending check in one query), one INSERT and one UPDATE, in one transaction — on
+  PostgreSQL the INSERT and the UPDATE are one statement (:mod:`django_sms.one_statement`).
+  The SELECT's SQL is built once and reused (:mod:`django_sms.compiled`).
 """
 
 from __future__ import annotations

@@ -28,6 +28,13 @@ INSERT and UPDATE do. :func:`insert_event_and_update` returns None where the sta
 be used — a database other than PostgreSQL, a model with multi-table inheritance (its
 UPDATE would span tables), a field with a custom SQL placeholder — and the caller then uses
 the ordinary transaction.
+
+Why the SELECT that finds the message stays a statement of its own: folding it in too (the
+row locked ``FOR UPDATE`` inside the same statement, the status rules spelt out as ``CASE``
+expressions) was tried and measured at 1.34 ms per report, against 0.44 + 0.84 ms for the
+two statements — without prepared statements PostgreSQL plans the 3 KB statement on every
+run, which costs about what the round trip saved — and the status rules would have existed
+twice, in Python and in SQL.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import Model
 
 __all__ = ["Written", "insert_event_and_update"]
 
@@ -103,7 +110,7 @@ def insert_event_and_update(
 
 
 #: A sub-statement, the fields whose values it takes (in order), the quoted primary key column.
-_Template = tuple[str, list["Field[Any, Any]"], str]
+_Template = tuple[str, list[Any], str]
 _templates: dict[tuple[str, str, tuple[str, ...] | None], _Template | None] = {}
 
 
@@ -112,18 +119,19 @@ def _insert_template(model: type[Model], alias: str) -> _Template | None:
     key = (model._meta.label, alias, None)
     if key not in _templates:
         meta = model._meta
-        fields = [
+        fields: list[Any] = [
             field
             for field in meta.local_concrete_fields
             if field is not meta.auto_field and not field.generated
         ]
-        if meta.parents or _custom_placeholder(fields) or meta.pk is None:
+        primary_key: Any = meta.pk
+        if meta.parents or _custom_placeholder(fields) or primary_key is None:
             _templates[key] = None
         else:
             quote = connections[alias].ops.quote_name
             columns = ", ".join(quote(field.column) for field in fields)
             values = ", ".join(["%s"] * len(fields))
-            pk = quote(meta.pk.column)
+            pk = quote(primary_key.column)
             _templates[key] = (
                 f"WITH {_EVENT_CTE} AS (INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
                 f"VALUES ({values}) ON CONFLICT DO NOTHING RETURNING {pk})",
@@ -139,24 +147,22 @@ def _update_template(model: type[Model], alias: str, names: tuple[str, ...]) -> 
     key = (model._meta.label, alias, names)
     if key not in _templates:
         meta = model._meta
-        fields = [meta.get_field(name) for name in names]
-        status = meta.get_field("status")
+        fields: list[Any] = [meta.get_field(name) for name in names]
+        status: Any = meta.get_field("status")
+        primary_key: Any = meta.pk
         concrete = all(getattr(field, "concrete", False) for field in [*fields, status])
-        if meta.parents or not concrete or _custom_placeholder(fields) or meta.pk is None:
+        if meta.parents or not concrete or _custom_placeholder(fields) or primary_key is None:
             _templates[key] = None
         else:
             quote = connections[alias].ops.quote_name
-            table = quote(meta.db_table)
-            assignments = ", ".join(
-                f"{quote(field.column)} = %s"  # type: ignore[union-attr]
-                for field in fields
-            )
+            table, pk = quote(meta.db_table), quote(primary_key.column)
+            assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
             _templates[key] = (
                 f", {_CHANGE_CTE} AS (UPDATE {table} SET {assignments} "  # noqa: S608
-                f"WHERE {quote(meta.pk.column)} = %s AND {quote(status.column)} = %s "  # type: ignore[union-attr]
+                f"WHERE {pk} = %s AND {quote(status.column)} = %s "
                 f"AND EXISTS (SELECT 1 FROM {_EVENT_CTE}) RETURNING 1)",
-                fields,  # type: ignore[arg-type]
-                quote(meta.pk.column),  # type: ignore[union-attr]
+                fields,
+                pk,
             )
     return _templates[key]
 

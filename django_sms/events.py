@@ -47,7 +47,7 @@ from django_sms.conf import sms_settings
 from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
 from django_sms.one_statement import insert_event_and_update
 from django_sms.optouts import add_opt_out, scope_for
-from django_sms.status import Status, can_transition
+from django_sms.status import ALL_STATUSES, can_transition
 from django_sms.storable import storable_datetime, storable_int, storable_json, storable_text
 from django_sms.transitions import Change, apply_status, planned_update, schedule_signals
 
@@ -176,7 +176,7 @@ def record_status_update(
     Signals are sent after the transaction commits; if the caller is inside a transaction of
     its own, after that one commits.
     """
-    if update.status not in Status.values:
+    if update.status not in ALL_STATUSES:
         raise ValueError(f"{update.status!r} is not a django_sms status.")
     alias, provider = backend.alias, backend.provider_name
     key = event_dedupe_key(alias, update)

@@ -26,6 +26,9 @@ class Status(models.TextChoices):
     CANCELED = "canceled", _("Canceled")
 
 
+#: Every status value (``Status.values`` builds a new list, with translated labels, per call).
+ALL_STATUSES: frozenset[str] = frozenset(Status.values)
+
 FINAL_STATUSES: frozenset[str] = frozenset(
     {
         Status.DELIVERED,

@@ -59,7 +59,7 @@ from django_sms.events import record_status_updates
 from django_sms.exceptions import WebhookAuthenticationError, WebhookPayloadError
 from django_sms.inbound import record_inbound
 from django_sms.models import EventSource
-from django_sms.status import Status
+from django_sms.status import ALL_STATUSES
 
 logger = logging.getLogger("django_sms.webhooks")
 
@@ -333,7 +333,7 @@ class StatusWebhookView(WebhookView):
         for update in updates:
             if not isinstance(update, StatusUpdate):
                 raise TypeError(f"parse_status_webhook() returned a {type(update).__name__}.")
-            if update.status not in Status.values:
+            if update.status not in ALL_STATUSES:
                 raise WebhookPayloadError(f"Unknown status {update.status!r}.")
         return updates
 

@@ -151,6 +151,25 @@ def test_expired_exp_claim_is_refused(backend):
     assert "expired" in refused(backend, signed(exp=int(time.time()) - 3600))
 
 
+def test_a_token_not_valid_yet_is_refused(backend):
+    backend.verify_webhook(signed(nbf=int(time.time()) + 30), "status")  # within clock skew
+    assert "not valid yet" in refused(backend, signed(nbf=int(time.time()) + 3600))
+
+
+def test_a_non_numeric_exp_claim_is_refused(backend):
+    assert "'exp' claim is not a number" in refused(backend, signed(exp="tomorrow"))
+
+
+def test_a_signed_payload_that_is_not_a_json_object_is_refused(backend):
+    raw = json.dumps(STATUS_BODY).encode()
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    for payload, reason in ((b"[1, 2]", "not a JSON object"), (b"{nope", "invalid token")):
+        claims = _b64url(payload)
+        signature = hmac.new(SECRET.encode(), f"{header}.{claims}".encode(), hashlib.sha256)
+        token = f"{header}.{claims}.{_b64url(signature.digest())}"
+        assert reason in refused(backend, webhook(raw, token))
+
+
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Authorization": ""}, {"Authorization": "Bearer "}, {"Authorization": "Basic abc"}],

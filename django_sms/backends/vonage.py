@@ -725,6 +725,7 @@ def verify_signed_token(token: str, secrets: Iterable[str]) -> dict[str, Any]:
         if len(parts) != 3:
             raise ValueError("a JWT has three dot-separated parts")
         header = json.loads(_b64url_decode(parts[0]))
+        payload = _b64url_decode(parts[1])
         signature = _b64url_decode(parts[2])
     except (ValueError, UnicodeError) as exc:
         raise WebhookAuthenticationError(f"the bearer token is not a JWT ({exc})") from exc
@@ -733,7 +734,7 @@ def verify_signed_token(token: str, secrets: Iterable[str]) -> dict[str, Any]:
         raise WebhookAuthenticationError(
             f"the token's algorithm is {algorithm!r}; Vonage signs webhooks with HS256 only"
         )
-    signed = f"{parts[0]}.{parts[1]}".encode("ascii", "replace")
+    signed = f"{parts[0]}.{parts[1]}".encode("ascii")  # base64url: ASCII, checked above
     if not any(
         hmac.compare_digest(hmac.new(secret.encode(), signed, hashlib.sha256).digest(), signature)
         for secret in secrets
@@ -742,7 +743,7 @@ def verify_signed_token(token: str, secrets: Iterable[str]) -> dict[str, Any]:
             "bad signature: the token was not signed with any configured signature_secret"
         )
     try:
-        claims = json.loads(_b64url_decode(parts[1]))
+        claims = json.loads(payload)
     except (ValueError, UnicodeError) as exc:
         raise WebhookAuthenticationError(f"invalid token (its payload: {exc})") from exc
     if not isinstance(claims, dict):

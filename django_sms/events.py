@@ -209,7 +209,6 @@ def record_status_update(
         if recorded is not None:
             return recorded
 
-    guessed = event.applied
     change: Change | None = None
     inserted = False
     try:
@@ -219,11 +218,7 @@ def record_status_update(
             event.save(force_insert=True)
             inserted = True
             if message is not None:
-                change = apply_status(
-                    message, update.status, event=event, fields=fields, batch=True
-                )
-                if event.applied != guessed:  # a concurrent report moved the message first
-                    StatusEvent.objects.filter(pk=event.pk).update(applied=event.applied)
+                change = _apply_stored_event(message, update.status, event, fields)
                 if update.opted_out:
                     _record_provider_opt_out(
                         backend, message, update.error_code, update.error_message
@@ -285,17 +280,26 @@ def _apply_after_race(
     message: AbstractMessage, update: StatusUpdate, event: StatusEvent
 ) -> Change | None:
     """Apply a stored event whose message changed between our read and our write."""
-    stored_as = event.applied
     with transaction.atomic():
         message.refresh_from_db()
         fields = _message_fields(
             message, update, changes=can_transition(message.status, update.status)
         )
-        change = apply_status(message, update.status, event=event, fields=fields, batch=True)
-        if event.applied != stored_as:
-            StatusEvent.objects.filter(pk=event.pk).update(applied=event.applied)
+        change = _apply_stored_event(message, update.status, event, fields)
     if change is not None:
         schedule_signals([change])
+    return change
+
+
+def _apply_stored_event(
+    message: AbstractMessage, status: str, event: StatusEvent, fields: dict[str, Any]
+) -> Change | None:
+    """Apply the stored ``event`` to ``message`` (inside the caller's transaction); when a
+    concurrent report moved the message first, correct the event's ``applied``."""
+    stored_as = event.applied
+    change = apply_status(message, status, event=event, fields=fields, batch=True)
+    if event.applied != stored_as:
+        StatusEvent.objects.filter(pk=event.pk).update(applied=event.applied)
     return change
 
 

@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from django_sms.status import FINAL_STATUSES, Status
+from django_sms.status import ALL_STATUSES, FINAL_STATUSES, Status
 
 #: Extra ``@admin.action`` arguments that also offer an action on the change form. Django 6.1
 #: added ``location=``; on older versions the action stays on the changelist only.
@@ -36,7 +36,7 @@ _BADGE_KIND: dict[str, str] = {
 
 def status_badge(status: str) -> SafeString:
     """A coloured label for a message status."""
-    label: Any = Status(status).label if status in Status.values else status
+    label: Any = Status(status).label if status in ALL_STATUSES else status
     kind = _BADGE_KIND.get(status, "error" if status in FINAL_STATUSES else "pending")
     return format_html(
         '<span class="sms-badge sms-badge-{}" data-status="{}">{}</span>', kind, status, label

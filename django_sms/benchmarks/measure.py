@@ -344,7 +344,7 @@ def webhooks(ctx: Context, workdir: Path) -> list[Row]:
 
 def webhook_row(ctx: Context, workdir: Path, *, prepared: bool) -> Row:
     """One configuration of the webhook benchmark. ``prepared``: the database OPTIONS
-    ``server_side_binding`` and ``prepare_threshold`` (docs/deployment.rst), for the
+    ``server_side_binding`` and ``prepare_threshold`` (docs/webhooks.rst, "Throughput"), for the
     endpoint and the bare view alike."""
     label = "prepared" if prepared else "default"
     seconds = ctx.sizes.webhook_seconds
@@ -419,7 +419,7 @@ def check_webhook_effects(ctx: Context, ours: webhook_load.LoadResult,
     delivered (our endpoint), the message delivered (the bare view). Requests still in
     flight when a load run stopped may have been processed without being counted."""
     model = get_message_model()
-    prefix = webhook_load.message_text(label, 0).removesuffix("0")
+    prefix = webhook_load.message_prefix(label)
     events = StatusEvent.objects.filter(
         source="webhook", applied=True, message__text__startswith=prefix
     ).count()

@@ -90,7 +90,7 @@ DATABASES["default"]["OPTIONS"] = {
     "application_name": os.environ.get("SMS_BENCH_ROLE", "smsbench"),
 }
 if os.environ.get("SMS_BENCH_PREPARED") == "1":
-    # The webhook benchmark's second configuration (docs/deployment.rst): parameters bound
+    # The webhook benchmark's second configuration (docs/webhooks.rst): parameters bound
     # by the server, and statements run 5 times prepared, so PostgreSQL plans them once.
     DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 

@@ -113,9 +113,9 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def message_text(label: str, number: int) -> str:
-    """The text of the benchmark's message ``number`` of configuration ``label``."""
-    return f"Webhook benchmark ({label}) {number}"
+def message_prefix(label: str) -> str:
+    """How the texts of the benchmark's messages for configuration ``label`` begin."""
+    return f"Webhook benchmark ({label}) "
 
 
 def create_messages(count: int, *, label: str = "default") -> list[AbstractMessage]:
@@ -127,7 +127,7 @@ def create_messages(count: int, *, label: str = "default") -> list[AbstractMessa
             to=f"+3361{i % 10_000_000:07d}",
             country="FR",
             sender="BenchShop",
-            text=message_text(label, i),
+            text=f"{message_prefix(label)}{i}",
             encoding="GSM-7",
             segments=1,
             status=Status.ACCEPTED,

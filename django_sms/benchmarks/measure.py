@@ -26,7 +26,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from django_sms import SMS, send_mass_sms, send_sms
 from django_sms.backends.handler import sms_backends
-from django_sms.benchmarks import webhook_load
+from django_sms.benchmarks import floor, webhook_load
 from django_sms.benchmarks.processes import BenchmarkError, ProcessGroup
 from django_sms.benchmarks.report import Row
 from django_sms.benchmarks.settings import vonage_backend
@@ -137,7 +137,9 @@ def per_message_cost(ctx: Context) -> list[Row]:
 
     A third loop calls the Vonage backend alone (``send_messages()``, nothing stored), and
     the time ``send_sms()`` spends in SQL is measured on the way: together they say where
-    the difference goes (the HTTP layer, the database, the rest of the pipeline).
+    the difference goes (the HTTP layer, the database, the rest of the pipeline). A fourth
+    loop is the floor (:mod:`django_sms.benchmarks.floor`): the bare request between the
+    two writes any stored send needs, by hand — the best ratio any implementation could have.
     """
     url = ctx.sandbox(0)
     numbers = Numbers()
@@ -175,23 +177,43 @@ def per_message_cost(ctx: Context) -> list[Row]:
 
         session = requests.Session()
         bare_loop = bare_sender(session, f"{url}/v1/messages", token, numbers)
+        floor_loop = floor.StoredSendFloor(bare_post(session, f"{url}/v1/messages", token),
+                                           numbers)
         app_loop(20)  # warm-up: connections, JWT, caches
         backend_loop(20)
         bare_loop(20)
+        floor_loop.loop(20)
         sql.reset()
-        app_time = backend_time = bare_time = 0.0
+        app_time = backend_time = bare_time = floor_time = 0.0
         for _ in range(ctx.sizes.rounds):
             app_time += app_loop(per_round)
             backend_time += backend_loop(per_round)
             bare_time += bare_loop(per_round)
+            floor_time += floor_loop.loop(per_round)
         session.close()
+        floor_loop.close()
     check_statuses(sent, {Status.ACCEPTED}, "send_sms()")
+    floor_rows = get_message_model()._default_manager.filter(reference__in=floor_loop.references)
+    if floor_rows.filter(status=Status.ACCEPTED).count() != len(floor_loop.references):
+        raise BenchmarkError("the floor loop: not every message it stored ended accepted")
     total = per_round * ctx.sizes.rounds
     app, backend_alone, bare = app_time / total, backend_time / total, bare_time / total
+    least = floor_time / total
     row = cost_row(app, bare, total, 0)
     row.ours += f"; of which SQL {sql.seconds / total * 1000:.2f} ms"
     return [
         row,
+        Row(
+            "Floor of a stored send: the bare loop's request between the two writes any stored "
+            "send needs (the message INSERTed before it; 3 events and its status after it, in "
+            "one statement), by hand with psycopg on the same tables, "
+            f"{total:,} messages each, 0 ms provider latency",
+            f"{least * 1000:.2f} ms/msg (+{(least - bare) * 1000:.2f} ms)",
+            f"{bare * 1000:.2f} ms/msg",
+            f"{least / bare:.2f}x",
+            "",
+            None,
+        ),
         Row(
             "Per-message cost, the Vonage backend alone (`send_messages()`, nothing stored) vs "
             f"the same bare loop, {total:,} messages each, 0 ms provider latency",
@@ -262,32 +284,45 @@ def per_message_cost_with_latency(ctx: Context) -> list[Row]:
     return [cost_row(app_time / total, bare_time / total, total, BULK_LATENCY_MS)]
 
 
-def bare_sender(session: requests.Session, url: str, token: str,
-                numbers: Numbers) -> Callable[[int], float]:
-    """The baseline: the same POST (body and Authorization) written by hand."""
+def bare_post(session: requests.Session, url: str, token: str) -> floor.Post:
+    """The baseline's request: the same POST (body and Authorization) written by hand; it
+    returns the provider's message id."""
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": "application/json",
         "Accept": "application/json",
     }
 
+    def post(text: str, to: str, reference: str) -> str:
+        payload = {
+            "message_type": "text",
+            "channel": "sms",
+            "to": to.removeprefix("+"),
+            "from": "BenchShop",
+            "text": text,
+            "client_ref": reference,
+            "sms": {"encoding_type": "text"},
+        }
+        response = session.post(url, data=json.dumps(payload, separators=(",", ":")),
+                                 headers=headers, timeout=(5, 30))
+        provider_id = response.json().get("message_uuid") if response.status_code == 202 else None
+        if not provider_id:
+            raise BenchmarkError(f"bare loop: HTTP {response.status_code} {response.text}")
+        return str(provider_id)
+
+    return post
+
+
+def bare_sender(session: requests.Session, url: str, token: str,
+                numbers: Numbers) -> Callable[[int], float]:
+    """The baseline: a loop of :func:`bare_post`."""
+    post = bare_post(session, url, token)
+
     def loop(count: int) -> float:
         began = time.perf_counter()
         for _ in range(count):
             text, to = numbers.next()
-            payload = {
-                "message_type": "text",
-                "channel": "sms",
-                "to": to.removeprefix("+"),
-                "from": "BenchShop",
-                "text": text,
-                "client_ref": str(uuid.uuid4()),
-                "sms": {"encoding_type": "text"},
-            }
-            response = session.post(url, data=json.dumps(payload, separators=(",", ":")),
-                                    headers=headers, timeout=(5, 30))
-            if response.status_code != 202 or not response.json().get("message_uuid"):
-                raise BenchmarkError(f"bare loop: HTTP {response.status_code} {response.text}")
+            post(text, to, str(uuid.uuid4()))
         return time.perf_counter() - began
 
     return loop

@@ -45,11 +45,17 @@ from django_sms.backends.base import BaseSmsBackend, StatusUpdate
 from django_sms.compiled import CompiledQuery
 from django_sms.conf import sms_settings
 from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
-from django_sms.one_statement import insert_event_and_update
+from django_sms.one_statement import insert_events_and_update
 from django_sms.optouts import add_opt_out, scope_for
 from django_sms.status import ALL_STATUSES, can_transition
 from django_sms.storable import storable_datetime, storable_int, storable_json, storable_text
-from django_sms.transitions import Change, apply_status, planned_update, schedule_signals
+from django_sms.transitions import (
+    Change,
+    apply_status,
+    apply_stored_event,
+    planned_update,
+    schedule_signals,
+)
 
 logger = logging.getLogger("django_sms.events")
 
@@ -218,7 +224,7 @@ def record_status_update(
             event.save(force_insert=True)
             inserted = True
             if message is not None:
-                change = _apply_stored_event(message, update.status, event, fields)
+                change = apply_stored_event(message, update.status, event, fields)
                 if update.opted_out:
                     _record_provider_opt_out(
                         backend, message, update.error_code, update.error_message
@@ -257,10 +263,10 @@ def _record_in_one_statement(
     """
     old = message.status
     changes, values = planned_update(message, update.status, event=event, fields=fields)
-    written = insert_event_and_update(event, message, old, values)
+    written = insert_events_and_update([event], message, old, values)
     if written is None:
         return None
-    if written.event_pk is None:
+    if not written.event_pks:
         return RecordedStatus("duplicate", message=message)
     change: Change | None = None
     if written.changed:
@@ -285,21 +291,9 @@ def _apply_after_race(
         fields = _message_fields(
             message, update, changes=can_transition(message.status, update.status)
         )
-        change = _apply_stored_event(message, update.status, event, fields)
+        change = apply_stored_event(message, update.status, event, fields)
     if change is not None:
         schedule_signals([change])
-    return change
-
-
-def _apply_stored_event(
-    message: AbstractMessage, status: str, event: StatusEvent, fields: dict[str, Any]
-) -> Change | None:
-    """Apply the stored ``event`` to ``message`` (inside the caller's transaction); when a
-    concurrent report moved the message first, correct the event's ``applied``."""
-    stored_as = event.applied
-    change = apply_status(message, status, event=event, fields=fields, batch=True)
-    if event.applied != stored_as:
-        StatusEvent.objects.filter(pk=event.pk).update(applied=event.applied)
     return change
 
 

@@ -94,6 +94,25 @@ def apply_status(
     return None
 
 
+def apply_stored_event(
+    message: AbstractMessage,
+    new: str,
+    event: StatusEvent,
+    fields: dict[str, Any],
+    change_fields: dict[str, Any] | None = None,
+) -> Change | None:
+    """:func:`apply_status` for an ``event`` already stored (``batch=True``: the caller
+    announces the change), inside the caller's transaction. When a concurrent change means
+    the event is not applied as it was stored, its ``applied`` flag is corrected."""
+    stored_as = event.applied
+    change = apply_status(
+        message, new, event=event, fields=fields, change_fields=change_fields, batch=True
+    )
+    if event.applied != stored_as:
+        StatusEvent.objects.filter(pk=event.pk).update(applied=event.applied)
+    return change
+
+
 def planned_update(
     message: AbstractMessage,
     new: str,

@@ -439,11 +439,14 @@ def test_sql_statements_of_a_send_through_a_webhook_backend(sandbox, alias, most
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    # The four queries of any send. OVH's reports name only OVH's id, so a report can beat
-    # the answer that stores it: OVH sends add the look for such reports. Vonage's name our
-    # reference (client_ref) and are matched as they arrive. Counted without transaction
-    # control: outside a transaction Django 5.2 wraps bulk_create's single INSERT in
-    # BEGIN/COMMIT, which 6.x does not.
+    # The four queries of any send, three on PostgreSQL (the answer and the events are one
+    # statement there). OVH's reports name only OVH's id, so a report can beat the answer
+    # that stores it: OVH sends add the look for such reports. Vonage's name our reference
+    # (client_ref) and are matched as they arrive. Counted without transaction control:
+    # outside a transaction Django 5.2 wraps bulk_create's single INSERT in BEGIN/COMMIT,
+    # which 6.x does not.
+    if connection.vendor == "postgresql":
+        most -= 1
     send_sms("warm-up", to=TO, using=alias)
     with CaptureQueriesContext(connection) as captured:
         send_sms("Your code is 123456", to=TO, using=alias)

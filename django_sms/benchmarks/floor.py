@@ -31,7 +31,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from django_sms.benchmarks.processes import BenchmarkError
-from django_sms.models import StatusEvent, get_message_model
+from django_sms.models import EventSource, StatusEvent, get_message_model
 from django_sms.status import Status
 
 #: Posts one message (text, number, our reference) the bare loop's way; returns the
@@ -80,7 +80,7 @@ class StoredSendFloor:
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608
         )
 
-        event = StatusEvent(status=Status.QUEUED, source="send", received_at=now)
+        event = StatusEvent(status=Status.QUEUED, source=EventSource.SEND, received_at=now)
         event_table, event_columns, event_fields, self.event_values = _insert_parts(event)
         self.event_slots = {name: event_fields.index(name) for name in
                             ("message_id", "status", "provider_message_id", "received_at")}

@@ -45,15 +45,14 @@ from django_sms.backends.base import BaseSmsBackend, StatusUpdate
 from django_sms.compiled import CompiledQuery
 from django_sms.conf import sms_settings
 from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
-from django_sms.one_statement import insert_events_and_update
 from django_sms.optouts import add_opt_out, scope_for
 from django_sms.status import ALL_STATUSES, can_transition
 from django_sms.storable import storable_datetime, storable_int, storable_json, storable_text
 from django_sms.transitions import (
     Change,
     apply_status,
+    apply_status_in_one_statement,
     apply_stored_event,
-    planned_update,
     schedule_signals,
 )
 
@@ -261,21 +260,17 @@ def _record_in_one_statement(
     message in between, the event is stored and is applied again, the usual way, against
     the message as it now is.
     """
-    old = message.status
-    changes, values = planned_update(message, update.status, event=event, fields=fields)
-    written = insert_events_and_update([event], message, old, values)
-    if written is None:
+    result = apply_status_in_one_statement(
+        message, update.status, event=event, events=[event], fields=fields
+    )
+    if result is None:
         return None
-    if not written.event_pks:
+    if not result.written.event_pks:
         return RecordedStatus("duplicate", message=message)
-    change: Change | None = None
-    if written.changed:
-        for name, value in values.items():
-            setattr(message, name, value)
-        if changes:
-            change = Change(message, old, update.status, event)
-            schedule_signals([change])
-    elif values:
+    change = result.change
+    if change is not None:
+        schedule_signals([change])
+    elif result.raced:
         change = _apply_after_race(message, update, event)
     return RecordedStatus(
         "applied" if change else "stale", event=event, message=message, change=change

@@ -46,15 +46,14 @@ from django_sms.models import (
     StatusEvent,
     get_message_model,
 )
-from django_sms.one_statement import insert_events_and_update
 from django_sms.signals import post_send, pre_send
 from django_sms.status import Status
 from django_sms.transitions import (
     Change,
     apply_status,
+    apply_status_in_one_statement,
     apply_stored_event,
     in_transaction,
-    planned_update,
     schedule_signals,
 )
 
@@ -705,25 +704,19 @@ def store_in_one_statement(answer: Answer, events: list[StatusEvent]) -> list[Ch
     the message as it now is.
     """
     row = answer.row
-    old = row.status
-    changes, values = planned_update(
-        row, answer.status, event=answer.event, fields=answer.fields,
+    result = apply_status_in_one_statement(
+        row, answer.status, event=answer.event, events=events, fields=answer.fields,
         change_fields=answer.status_fields,
     )
-    answer.event.message = row  # type: ignore[assignment]  # the swappable model
-    answer.event.applied = changes
-    written = insert_events_and_update(events, row, old, values)
-    if written is None:
+    if result is None:
         return None
-    if values and not written.changed:
+    change = result.change
+    if result.raced:
         with transaction.atomic(savepoint=False):
             change = apply_stored_event(
                 row, answer.status, answer.event, answer.fields, answer.status_fields
             )
-        return [change] if change else []
-    for name, value in values.items():
-        setattr(row, name, value)
-    return [Change(row, old, answer.status, answer.event)] if changes else []
+    return [change] if change else []
 
 
 def retry_decision(attempts: int, exc: ProviderError, now: datetime) -> tuple[str, Any]:

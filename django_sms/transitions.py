@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_sms.models import AbstractMessage, StatusEvent
+from django_sms.one_statement import Written, insert_events_and_update
 from django_sms.signals import status_changed
 from django_sms.status import Status, can_transition
 
@@ -111,6 +112,55 @@ def apply_stored_event(
     if event.applied != stored_as:
         StatusEvent.objects.filter(pk=event.pk).update(applied=event.applied)
     return change
+
+
+@dataclass
+class OneStatement:
+    """What :func:`apply_status_in_one_statement` wrote: the statement's answer, the status
+    change (None when the status did not change), and whether the message moved between the
+    read and the write (``raced``: the events are stored, the message was not touched)."""
+
+    written: Written
+    change: Change | None
+    raced: bool
+
+
+def apply_status_in_one_statement(
+    message: AbstractMessage,
+    new: str,
+    *,
+    event: StatusEvent,
+    events: list[StatusEvent],
+    fields: dict[str, Any] | None = None,
+    change_fields: dict[str, Any] | None = None,
+) -> OneStatement | None:
+    """:func:`apply_status` with ``batch=True``, and the INSERT of ``events`` (``event``,
+    the one that says the new status, among them), in one SQL statement where the database
+    allows it (:mod:`django_sms.one_statement`). Returns None, having written nothing,
+    where it does not: the caller then uses a transaction.
+
+    The UPDATE is conditional on the status read earlier. When another change got there
+    first (``raced``), the events are stored and the message is untouched: the caller
+    applies ``event`` again against the message as it now is (:func:`apply_stored_event`).
+    The caller announces the change.
+    """
+    old = message.status
+    changes, values = planned_update(
+        message, new, event=event, fields=fields, change_fields=change_fields
+    )
+    event.message = message  # type: ignore[assignment]  # the swappable model
+    event.applied = changes
+    written = insert_events_and_update(events, message, old, values)
+    if written is None:
+        return None
+    change = None
+    if written.changed:
+        for name, value in values.items():
+            setattr(message, name, value)
+        if changes:
+            change = Change(message, old, new, event)
+    raced = bool(values) and bool(written.event_pks) and not written.changed
+    return OneStatement(written, change, raced)
 
 
 def planned_update(

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.forms.models import model_to_dict
 
-from django_sms import events, send_sms
+from django_sms import send_sms, transitions
 from django_sms.models import StatusEvent, get_message_model
 from django_sms.signals import status_changed
 
@@ -112,14 +112,14 @@ def test_a_message_moved_by_another_report_in_between(
 ):
     message = sent()
     changes.clear()
-    real_write = events.insert_events_and_update
+    real_write = transitions.insert_events_and_update
 
     def another_report_first(*args, **kwargs):
         # What a concurrent callback does between this one's read and its write.
         get_message_model()._default_manager.filter(pk=message.pk).update(status=moved_to)
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(events, "insert_events_and_update", another_report_first)
+    monkeypatch.setattr(transitions, "insert_events_and_update", another_report_first)
     assert post(client, message, report, "e1")[outcome] == 1
     message.refresh_from_db()
     event = message.events.get(dedupe_key="hook:e1")
@@ -141,7 +141,7 @@ REPORTS = [
 @pytest.mark.parametrize("reports", REPORTS)
 def test_both_ways_of_recording_give_the_same_rows(client, monkeypatch, reports):
     one_statement = replay(client, reports, "a")
-    monkeypatch.setattr(events, "insert_events_and_update", lambda *args, **kwargs: None)
+    monkeypatch.setattr(transitions, "insert_events_and_update", lambda *args, **kwargs: None)
     transaction = replay(client, reports, "b")
     assert one_statement == transaction
 
@@ -206,16 +206,14 @@ def test_a_send_stores_its_answer_and_events_in_one_statement(
 def test_a_report_that_beat_the_answer_keeps_the_message_where_it_is(
     send_backends, monkeypatch, changes
 ):
-    from django_sms import sending
-
-    real_write = sending.insert_events_and_update
+    real_write = transitions.insert_events_and_update
 
     def delivered_first(events, message, expected_status, values):
         # A fast provider's delivery report, stored while the send answer was on its way.
         get_message_model()._default_manager.filter(pk=message.pk).update(status="delivered")
         return real_write(events, message, expected_status, values)
 
-    monkeypatch.setattr(sending, "insert_events_and_update", delivered_first)
+    monkeypatch.setattr(transitions, "insert_events_and_update", delivered_first)
     message = send_sms("Your code is 123456", to="+33612345678")
     stored = get_message_model()._default_manager.get(pk=message.pk)
     # The answer's columns are kept (the provider id, the claim released), its status is not.

@@ -13,6 +13,11 @@ class DjangoSmsConfig(AppConfig):
         # receiver that settles and refunds charges on status changes.
         from django_sms import checks, conf, wallets  # noqa: F401
         from django_sms.api.schema import HAS_SPECTACULAR
+        from django_sms.verification import redaction
+
+        # Phone verification: the code goes into the provider request only, never the
+        # stored text, the logs or the stored provider answers.
+        redaction.connect()
 
         if HAS_SPECTACULAR:
             # Defines (so registers) the drf-spectacular extension of the API's

@@ -28,7 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "PREFIX_LIMITS": [[20, 3600]],  # codes per number prefix (the number minus PREFIX_DIGITS)
     "PREFIX_DIGITS": 4,
     "COUNTRY_LIMITS": {"*": [[1000, 3600]]},  # codes per destination country; "*" = any other
-    "IP_HEADER": None,  # e.g. "HTTP_X_FORWARDED_FOR" behind a proxy you trust (first address)
+    # e.g. "HTTP_X_FORWARDED_FOR" behind a proxy you trust (its first address is used)
+    "IP_HEADER": None,
+    # DRF endpoints: requests per client IP (DRF rate strings; None disables one).
+    "API_THROTTLE_RATES": {"start": "10/minute", "check": "30/minute"},
     # --- the conversion guard (SMS pumping) ------------------------------------------------
     # When, among the codes sent to one country in WINDOW seconds (older than GRACE seconds,
     # so users had time to type them) there are at least MIN_VERIFICATIONS and the share never

@@ -1,0 +1,31 @@
+"""URLs of phone verification, included by ``django_sms.urls`` under ``verify/``:
+``verify/start``, ``verify/check`` (JSON, for front ends and apps), ``verify/`` (the
+server-rendered form) and, with drf-spectacular, ``verify/schema``."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from django_sms.api.schema import HAS_SPECTACULAR
+from django_sms.verification import api, views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("start", api.StartVerificationView.as_view(), name="verification-start"),
+    path("check", api.CheckVerificationView.as_view(), name="verification-check"),
+    path("", views.PhoneVerificationView.as_view(), name="verification-form"),
+]
+
+if HAS_SPECTACULAR:
+    from drf_spectacular.views import SpectacularJSONAPIView
+
+    from django_sms.verification.schema import SCHEMA_SETTINGS
+
+    class VerificationSchemaView(SpectacularJSONAPIView):
+        """The OpenAPI document of the verification endpoints, as JSON."""
+
+        authentication_classes: list[object] = []
+        custom_settings = SCHEMA_SETTINGS
+
+    urlpatterns.append(
+        path("schema", VerificationSchemaView.as_view(), name="verification-schema")
+    )

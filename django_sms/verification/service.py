@@ -25,7 +25,7 @@ from django_sms import phone
 from django_sms.conf import sms_settings
 from django_sms.exceptions import ConfigurationError, OptedOut, VerificationRateLimited
 from django_sms.models import BlockReason, Verification, VerificationStatus
-from django_sms.sending import send_sms
+from django_sms.message import SMS
 from django_sms.signals import (
     verification_approved,
     verification_blocked,
@@ -113,13 +113,15 @@ def start_verification(
     language: str | None = None,
     app_hash: str | None = None,
     using: str | None = None,
+    wallet: Any = None,
 ) -> Verification:
     """Send a new code to ``to`` for ``purpose`` and return the verification.
 
     Raises :class:`~django_sms.exceptions.InvalidRecipient` /
     :class:`~django_sms.exceptions.CountryNotAllowed` for a number codes cannot be sent to,
     and :class:`~django_sms.exceptions.VerificationRateLimited` when a limit refuses the
-    start (nothing is stored then). An opted-out number or a country blocked by the
+    start (nothing is stored then). ``wallet`` pays for the SMS like ``SMS.send(wallet=...)``
+    (:class:`~django_sms.exceptions.InsufficientFunds` then propagates). An opted-out number or a country blocked by the
     conversion guard gets the same return value while nothing is sent (no enumeration: the
     reason is in ``verification.block_reason``, the log and the admin).
     """
@@ -161,7 +163,7 @@ def start_verification(
 
     if not verification.block_reason:
         _send(verification, code, request=request, language=language,
-              app_hash=app_hash, using=using)
+              app_hash=app_hash, using=using, wallet=wallet)
     if verification.block_reason:
         # Nothing will ever be sent: the code must not outlive this call, even sealed.
         Verification.objects.filter(pk=verification.pk).update(sealed_code="")
@@ -206,7 +208,8 @@ def _carry_failures(verification: Verification, now: datetime) -> None:
 
 
 def _send(verification: Verification, code: str, *, request: HttpRequest | None,
-          language: str | None, app_hash: str | None, using: str | None) -> None:
+          language: str | None, app_hash: str | None, using: str | None,
+          wallet: Any) -> None:
     settings = verification_settings
     domain = _domain(request)
     if language is None and request is not None:
@@ -222,15 +225,13 @@ def _send(verification: Verification, code: str, *, request: HttpRequest | None,
         language=language or translation.get_language(),
     )
     try:
-        message = send_sms(
+        message = SMS(
             masked,
             to=verification.phone,
             sender=settings.SENDER or sms_settings.DEFAULT_SENDER or None,
-            using=using or settings.BACKEND,
             idempotency_key=f"verification:{verification.pk}",
             metadata={METADATA_KEY: str(verification.pk)},
-            fail_silently=True,
-        )
+        ).send(using=using or settings.BACKEND, fail_silently=True, wallet=wallet)
     except OptedOut:
         verification.block_reason = BlockReason.OPTED_OUT
         Verification.objects.filter(pk=verification.pk).update(block_reason=BlockReason.OPTED_OUT)

@@ -131,7 +131,6 @@ def start_verification(
     ip = ip or client_ip(request)
     prefix = limits.number_prefix(number)
     length = _code_length()
-    now = timezone.now()
     keys = limits.lock_keys(number, ip, country, prefix)
     limits.ensure_lock_rows(keys)
 
@@ -139,6 +138,9 @@ def start_verification(
     new_block = None
     with transaction.atomic():
         limits.lock(keys)
+        # The time is read under the locks: rows are then stored in the order the locks
+        # were granted, so "the latest verification" is the one that won last.
+        now = timezone.now()
         limits.enforce(number, ip, country, prefix, now)
         verification = Verification(
             phone=number,
@@ -189,10 +191,9 @@ def _carry_failures(verification: Verification, now: datetime) -> None:
     )
     if previous is None:
         return
-    if previous.status == VerificationStatus.PENDING:
-        previous.status = VerificationStatus.CANCELED
-        previous.sealed_code = ""
-        previous.save(update_fields=["status", "sealed_code", "updated_at"])
+    Verification.objects.filter(
+        phone=verification.phone, purpose=verification.purpose, status=VerificationStatus.PENDING
+    ).update(status=VerificationStatus.CANCELED, sealed_code="", updated_at=now)
     window = timedelta(seconds=int(verification_settings.FAILURE_WINDOW))
     if (
         previous.status != VerificationStatus.APPROVED

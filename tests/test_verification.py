@@ -154,10 +154,11 @@ def test_a_template_of_your_own(settings, tmp_path):
     verification_settings(settings, TEMPLATE="mine.txt", DOMAIN="x.example")
     start_verification(TO, purpose="login")
     code = last_verification_code(TO)
-    assert django_sms.outbox[-1].text == f"Code {code} for login, valid 10 min\n\n@x.example #{code}"
+    text = django_sms.outbox[-1].text
+    assert text == f"Code {code} for login, valid 10 min\n\n@x.example #{code}"
 
 
-# -- checking ---------------------------------------------------------------------------------------
+# -- checking --------------------------------------------------------------------------------------
 
 
 def test_right_code_approves_once_and_a_replay_is_refused():
@@ -297,7 +298,7 @@ def test_a_check_without_any_start_or_with_an_invalid_number():
     assert check_verification("12", "123456").status == "not_found"
 
 
-# -- sending limits -----------------------------------------------------------------------------------
+# -- sending limits --------------------------------------------------------------------------------
 
 
 def test_resend_cooldown():
@@ -428,7 +429,7 @@ def test_start_and_check_take_comparable_time_whether_or_not_the_number_is_known
     assert 1 / 3 < check_blocked / check_sent < 3
 
 
-# -- the conversion guard -----------------------------------------------------------------------------
+# -- the conversion guard --------------------------------------------------------------------------
 
 
 def pump(country_numbers: list[str], settings: Any) -> None:
@@ -479,7 +480,7 @@ def test_a_quiet_sites_first_users_are_never_blocked(settings):
     assert len(django_sms.outbox) == 21
 
 
-# -- signals, wallets, async, testing helpers ----------------------------------------------------------
+# -- signals, wallets, async, testing helpers ------------------------------------------------------
 
 
 def test_signals():
@@ -535,8 +536,8 @@ def test_a_queued_code_of_a_canceled_verification_is_never_sent(settings):
 
 
 def test_an_admin_resend_of_a_code_message_sends_nothing():
-    from django_sms.sending import send_messages
     from django_sms.message import SMS
+    from django_sms.sending import send_messages
 
     start_verification(TO)
     original = get_message_model().objects.get()
@@ -582,5 +583,40 @@ def test_the_http_log_never_shows_the_code(sms_sandbox, settings, caplog):
     message = get_message_model().objects.get()
     assert message.status == "accepted"
     for event in message.events.all():  # Mailjet echoes the text in its answer
+        assert code not in str(event.raw)
+    assert check_verification(TO, code)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_the_vonage_sandbox_over_http_with_its_delivery_report(
+    sms_sandbox, live_server, settings
+):
+    creds = sms_sandbox.credentials
+    settings.SMS_BACKENDS = {
+        "default": {
+            "BACKEND": "django_sms.backends.vonage.SmsBackend",
+            "OPTIONS": {
+                "base_url": sms_sandbox.url,
+                "application_id": creds.vonage_application_id,
+                "private_key": creds.vonage_private_key,
+                "signature_secret": creds.vonage_signature_secret,
+            },
+        }
+    }
+    sms_sandbox.set_callback_url("vonage", f"{live_server.url}/sms/webhooks/default/status/")
+    start_verification(TO, request=request_from())
+
+    (request,) = sms_sandbox.requests
+    text = request.json["text"]
+    code = text.rsplit("#", 1)[1]
+    assert text == (
+        f"{code} is your shop.example.com code. Don't share it.\n\n@shop.example.com #{code}"
+    )
+    message = get_message_model().objects.get()
+    assert message.status == "accepted" and code not in message.text
+    sms_sandbox.callbacks.flush()  # the signed delivery reports reach the webhook
+    message.refresh_from_db()
+    assert message.status == "delivered"
+    for event in message.events.all():
         assert code not in str(event.raw)
     assert check_verification(TO, code)

@@ -161,7 +161,7 @@ def test_the_form_says_how_long_to_wait(client):
     assert b"DJANGO_SMS" not in again.content
 
 
-# -- admin ------------------------------------------------------------------------------------------
+# -- admin -----------------------------------------------------------------------------------------
 
 
 def test_the_admin_never_shows_the_code(admin_client):

@@ -115,7 +115,7 @@ class VerificationThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         rates: dict[str, str | None] = verification_settings.API_THROTTLE_RATES or {}
-        return rates.get(self.scope)
+        return rates.get(self.scope or "")
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         ip = client_ip(request._request) or "unknown"
@@ -139,7 +139,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers["Retry-After"] = str(exc.extra["retry_after"])
         return Response(body, status=exc.status_code, headers=headers)
     if isinstance(exc, exceptions.Throttled):
-        wait = math.ceil(exc.wait or 1)
+        wait = math.ceil(getattr(exc, "wait", None) or 1)
         body = {"code": RATE_LIMITED, "detail": "Too many requests.", "retry_after": wait}
         return Response(body, status=429, headers={"Retry-After": str(wait)})
     if isinstance(exc, exceptions.ValidationError):

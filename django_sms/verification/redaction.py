@@ -72,7 +72,7 @@ def scrub_stored_event(sender: Any, instance: StatusEvent, created: bool, **kwar
     if not created or instance.raw is None or instance.message_id is None:
         return
     message = instance.message
-    if _verification_id(message) is not None:
+    if message is not None and _verification_id(message) is not None:
         _scrub_event(instance, message.text)
 
 

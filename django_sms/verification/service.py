@@ -24,8 +24,8 @@ from django.utils.text import slugify
 from django_sms import phone
 from django_sms.conf import sms_settings
 from django_sms.exceptions import ConfigurationError, OptedOut, VerificationRateLimited
-from django_sms.models import BlockReason, Verification, VerificationStatus
 from django_sms.message import SMS
+from django_sms.models import BlockReason, Verification, VerificationStatus
 from django_sms.signals import (
     verification_approved,
     verification_blocked,
@@ -121,9 +121,10 @@ def start_verification(
     :class:`~django_sms.exceptions.CountryNotAllowed` for a number codes cannot be sent to,
     and :class:`~django_sms.exceptions.VerificationRateLimited` when a limit refuses the
     start (nothing is stored then). ``wallet`` pays for the SMS like ``SMS.send(wallet=...)``
-    (:class:`~django_sms.exceptions.InsufficientFunds` then propagates). An opted-out number or a country blocked by the
-    conversion guard gets the same return value while nothing is sent (no enumeration: the
-    reason is in ``verification.block_reason``, the log and the admin).
+    (:class:`~django_sms.exceptions.InsufficientFunds` then propagates). An opted-out number
+    or a country blocked by the conversion guard gets the same return value while nothing is
+    sent (no enumeration: the reason is in ``verification.block_reason``, the log and the
+    admin).
     """
     purpose = _purpose(purpose)
     recipient = phone.parse_recipient(to)
@@ -237,7 +238,7 @@ def _send(verification: Verification, code: str, *, request: HttpRequest | None,
         verification.block_reason = BlockReason.OPTED_OUT
         Verification.objects.filter(pk=verification.pk).update(block_reason=BlockReason.OPTED_OUT)
         return
-    verification.message = message
+    verification.message_id = message.pk
     Verification.objects.filter(pk=verification.pk).update(message=message)
 
 

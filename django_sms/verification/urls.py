@@ -4,6 +4,8 @@ server-rendered form) and, with drf-spectacular, ``verify/schema``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import URLPattern, URLResolver, path
 
 from django_sms.api.schema import HAS_SPECTACULAR
@@ -23,7 +25,7 @@ if HAS_SPECTACULAR:
     class VerificationSchemaView(SpectacularJSONAPIView):
         """The OpenAPI document of the verification endpoints, as JSON."""
 
-        authentication_classes: list[object] = []
+        authentication_classes: list[Any] = []
         custom_settings = SCHEMA_SETTINGS
 
     urlpatterns.append(

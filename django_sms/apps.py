@@ -13,6 +13,7 @@ class DjangoSmsConfig(AppConfig):
         # receiver that settles and refunds charges on status changes.
         from django_sms import checks, conf, wallets  # noqa: F401
         from django_sms.api.schema import HAS_SPECTACULAR
+        from django_sms.verification import checks as verification_checks  # noqa: F401
         from django_sms.verification import redaction
 
         # Phone verification: the code goes into the provider request only, never the

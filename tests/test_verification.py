@@ -10,12 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.checks import run_checks
 from django.test import RequestFactory, TestCase
 from django.utils import timezone
 
 import django_sms
 from django_sms import encoding
 from django_sms.exceptions import CountryNotAllowed, InvalidRecipient, VerificationRateLimited
+from django_sms.message import SMS
 from django_sms.models import (
     CountryBlock,
     LedgerEntry,
@@ -24,6 +26,7 @@ from django_sms.models import (
     Verification,
     get_message_model,
 )
+from django_sms.sending import deliver_queued, send_messages
 from django_sms.signals import (
     verification_approved,
     verification_blocked,
@@ -524,8 +527,6 @@ def test_a_queued_code_of_a_canceled_verification_is_never_sent(settings):
     verification_settings(settings, RESEND_COOLDOWN=0)
     start_verification(TO)
     start_verification(TO)
-    from django_sms.sending import deliver_queued
-
     rows = list(get_message_model().objects.order_by("created_at"))
     deliver_queued(rows[:1])
     deliver_queued(rows[1:])
@@ -536,8 +537,6 @@ def test_a_queued_code_of_a_canceled_verification_is_never_sent(settings):
 
 
 def test_an_admin_resend_of_a_code_message_sends_nothing():
-    from django_sms.message import SMS
-    from django_sms.sending import send_messages
 
     start_verification(TO)
     original = get_message_model().objects.get()
@@ -620,3 +619,14 @@ def test_through_the_vonage_sandbox_over_http_with_its_delivery_report(
     for event in message.events.all():
         assert code not in str(event.raw)
     assert check_verification(TO, code)
+
+
+def test_system_checks(settings):
+    def ids() -> set[str]:
+        return {m.id for m in run_checks() if m.id and m.id.startswith("django_sms.")}
+
+    assert not ids() & {"django_sms.E060", "django_sms.E061", "django_sms.E062",
+                        "django_sms.W060"}
+    verification_settings(settings, CODE_LENGTH=3, CODE_TTL=900, NUMBER_LIMITS=[5, 600],
+                          COUNTRY_LIMITS={"*": [[0, 60]]}, TYPO=1)
+    assert {"django_sms.E060", "django_sms.E061", "django_sms.E062", "django_sms.W060"} <= ids()

@@ -53,11 +53,13 @@ class StartVerificationForm(forms.Form):
                 _("Enter a mobile number that can receive text messages."), code="invalid"
             ) from exc
 
-    def send(self, request: HttpRequest | None, purpose: str = "default") -> Verification | None:
-        """Send a code to the cleaned number; on a refusal add the error and return None."""
+    def send(self, request: HttpRequest | None, purpose: str = "default", *,
+             using: str | None = None) -> Verification | None:
+        """Send a code to the cleaned number (through backend alias ``using``); on a refusal
+        add the error for the user and return None."""
         try:
             return start_verification(self.cleaned_data["phone"], purpose=purpose,
-                                      request=request)
+                                      request=request, using=using)
         except VerificationRateLimited as exc:
             self.add_error(None, _wait_text(exc.retry_after))
             return None

@@ -68,8 +68,9 @@ class PhoneVerificationView(View):
             request.session.pop(PENDING_SESSION_KEY, None)
             return self.verified(request, form.result.verification)
         locked = form.result is not None and form.result.status == "max_attempts_reached"
+        left = form.result.attempts_left if form.result is not None else None
         return self.render(request, check_form=form, phone=phone, locked=locked,
-                           attempts_left=form.result.attempts_left if form.result else None)
+                           attempts_left=left)
 
     def verified(self, request: HttpRequest, verification: Verification) -> HttpResponse:
         """The code was right: remember it in the session, then redirect or show it."""

@@ -445,7 +445,7 @@ def pump(country_numbers: list[str], settings: Any) -> None:
 def test_the_conversion_guard_blocks_a_pumped_country_until_lifted(settings, admin_client):
     verification_settings(
         settings, RESEND_COOLDOWN=0, PREFIX_LIMITS=[], IP_LIMITS=[],
-        CONVERSION_GUARD={"MIN_VERIFICATIONS": 10, "MAX_UNCONVERTED": 0.8},
+        CONVERSION_GUARD={"MIN_VERIFICATIONS": 10, "MAX_UNCONVERTED": 0.8, "EVERY": 0},
     )
     numbers = [f"+4915112{i:06d}" for i in range(10)]
     with Recorder(verification_blocked) as signals:

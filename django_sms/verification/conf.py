@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
         "GRACE": 120,
         "MIN_VERIFICATIONS": 50,
         "MAX_UNCONVERTED": 0.8,
+        "EVERY": 10,  # seconds between two evaluations per country (0 = at every start)
     },
     # --- the text ---------------------------------------------------------------------------
     "TEMPLATE": "django_sms/verification/sms.txt",  # rendered with code, brand, minutes...

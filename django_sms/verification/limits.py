@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, QuerySet
 
@@ -49,46 +50,71 @@ def lock(keys: Sequence[str]) -> None:
     list(VerificationLock.objects.select_for_update().filter(key__in=keys).order_by("key"))
 
 
-def _retry_after(qs: QuerySet[Verification], limits: Iterable[Sequence[int]],
-                 now: datetime) -> int | None:
-    """Seconds until ``qs`` is under every ``[count, seconds]`` limit; None if it is already."""
-    wait = 0.0
-    for count, seconds in limits:
+#: Up to this many timestamps are read in one query to evaluate all the limits of one key;
+#: above it (a country's 1,000 per hour) each limit is one indexed "n-th newest" query.
+FETCH_LIMIT = 100
+
+
+def _retry_after(qs: QuerySet[Verification], limits: Sequence[tuple[str, int, int]],
+                 now: datetime) -> tuple[str, int] | None:
+    """The first ``(scope, count, seconds)`` limit ``qs`` has reached, with the seconds until
+    it is under it again; None when every limit lets one more through."""
+    if not limits:
+        return None
+    largest = max(count for _scope, count, _seconds in limits)
+    if largest <= FETCH_LIMIT:
+        longest = max(seconds for _scope, _count, seconds in limits)
+        recent = list(
+            qs.filter(created_at__gt=now - timedelta(seconds=longest))
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)[:largest]
+        )
+    for scope, count, seconds in limits:
         window_start = now - timedelta(seconds=seconds)
         # The count-th most recent start inside the window: while it exists, the limit is
         # reached, and it leaves the window ``seconds`` after it was made.
-        nth = (
-            qs.filter(created_at__gt=window_start)
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)[count - 1 : count]
-        )
-        for created_at in nth:
-            wait = max(wait, (created_at - window_start).total_seconds())
-    return math.ceil(wait) if wait else None
+        if largest <= FETCH_LIMIT:
+            nth = recent[count - 1 : count]
+        else:
+            nth = list(
+                qs.filter(created_at__gt=window_start)
+                .order_by("-created_at")
+                .values_list("created_at", flat=True)[count - 1 : count]
+            )
+        if nth and nth[0] > window_start:
+            return scope, max(1, math.ceil((nth[0] - window_start).total_seconds()))
+    return None
+
+
+def _pairs(scope: str, limits: Iterable[Sequence[int]] | None) -> list[tuple[str, int, int]]:
+    return [(scope, int(count), int(seconds)) for count, seconds in limits or []]
 
 
 def enforce(phone: str, ip: str | None, country: str, prefix: str, now: datetime) -> None:
-    """Raise :class:`VerificationRateLimited` when a start would pass a limit."""
+    """Raise :class:`VerificationRateLimited` when a start would pass a limit (one query per
+    key: number, prefix, IP, country)."""
     settings = verification_settings
     rows = Verification.objects.all()
-    number = rows.filter(phone=phone)
     cooldown = int(settings.RESEND_COOLDOWN)
-    checks: list[tuple[str, QuerySet[Verification], Iterable[Sequence[int]]]] = [
-        ("cooldown", number, [[1, cooldown]] if cooldown else []),
-        ("number", number, settings.NUMBER_LIMITS or []),
-        ("prefix", rows.filter(prefix=prefix), settings.PREFIX_LIMITS or []),
+    country_limits = settings.COUNTRY_LIMITS or {}
+    checks: list[tuple[QuerySet[Verification], list[tuple[str, int, int]]]] = [
+        (
+            rows.filter(phone=phone),
+            ([("cooldown", 1, cooldown)] if cooldown else [])
+            + _pairs("number", settings.NUMBER_LIMITS),
+        ),
+        (rows.filter(prefix=prefix), _pairs("prefix", settings.PREFIX_LIMITS)),
+        (
+            rows.filter(country=country),
+            _pairs("country", country_limits.get(country, country_limits.get("*"))),
+        ),
     ]
     if ip:
-        checks.append(("ip", rows.filter(ip=ip), settings.IP_LIMITS or []))
-    country_limits = settings.COUNTRY_LIMITS or {}
-    checks.append(
-        ("country", rows.filter(country=country),
-         country_limits.get(country, country_limits.get("*", [])))
-    )
-    for scope, qs, limits in checks:
-        wait = _retry_after(qs, limits, now)
-        if wait:
-            raise VerificationRateLimited(scope, wait)
+        checks.insert(2, (rows.filter(ip=ip), _pairs("ip", settings.IP_LIMITS)))
+    for qs, limits in checks:
+        reached = _retry_after(qs, limits, now)
+        if reached:
+            raise VerificationRateLimited(*reached)
 
 
 def country_blocked(country: str) -> bool:
@@ -98,12 +124,18 @@ def country_blocked(country: str) -> bool:
 def evaluate_conversion(country: str, now: datetime) -> CountryBlock | None:
     """Block ``country`` when its recent codes are mostly never approved (SMS pumping).
 
-    Counts the codes really sent to ``country`` in the guard's window (since the last lift,
-    if later) that are older than ``GRACE``; does nothing below ``MIN_VERIFICATIONS``, so a
-    quiet site's first users are never blocked. Returns the new block, if any.
+    Runs at most once per ``EVERY`` seconds per country. Counts the codes really sent to
+    ``country`` in the guard's window (since the last lift, if later) that are older than
+    ``GRACE``; does nothing below ``MIN_VERIFICATIONS``, so a quiet site's first users are
+    never blocked. Returns the new block, if any.
     """
     guard = verification_settings.CONVERSION_GUARD
     if not guard["ENABLED"] or not country:
+        return None
+    every = int(guard["EVERY"])
+    # At most one evaluation per country every EVERY seconds (cache.add is atomic in the
+    # shared caches): the guard watches trends, it need not run its two queries per start.
+    if every and not cache.add(f"django_sms:verification:guard:{country}", 1, every):
         return None
     since = now - timedelta(seconds=guard["WINDOW"])
     last_lift = CountryBlock.objects.filter(country=country).aggregate(last=Max("lifted_at"))

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.models.signals import post_save
@@ -25,9 +27,23 @@ from django_sms.exceptions import SendCanceled
 from django_sms.models import StatusEvent, Verification, VerificationStatus
 from django_sms.signals import post_send, pre_send, status_changed
 from django_sms.verification import codes
-from django_sms.verification.service import METADATA_KEY
+
+#: Metadata key of the messages that carry a code.
+METADATA_KEY = "verification_id"
 
 _in_flight: set[str] = set()
+#: The code handed from ``start_verification()`` to a delivery in the same thread (the
+#: synchronous path): the receiver then needs no query. Other paths unseal the stored copy.
+_handover = threading.local()
+
+
+@contextmanager
+def handing_over(verification_id: Any, code: str) -> Iterator[None]:
+    _handover.value = (str(verification_id), code)
+    try:
+        yield
+    finally:
+        _handover.value = None
 _in_flight_lock = threading.Lock()
 
 
@@ -40,6 +56,14 @@ def put_code_in(sender: Any, message: Any, sms: Any, **kwargs: Any) -> None:
     verification_id = _verification_id(message)
     if verification_id is None:
         return
+    handed = getattr(_handover, "value", None)
+    if handed is not None and handed[0] == verification_id:
+        # Delivered by the thread that created the verification, before returning from it:
+        # still pending, and nothing else can have been sent for it.
+        code = handed[1]
+        _handover.value = None
+        _send_with(sms, code)
+        return
     verification = Verification.objects.filter(pk=verification_id).first()
     if (
         verification is None
@@ -49,7 +73,10 @@ def put_code_in(sender: Any, message: Any, sms: Any, **kwargs: Any) -> None:
         or verification.message_id not in (None, message.pk)
     ):
         raise SendCanceled("The phone verification of this code is no longer pending.")
-    code = codes.unseal(verification.sealed_code, verification.pk)
+    _send_with(sms, codes.unseal(verification.sealed_code, verification.pk))
+
+
+def _send_with(sms: Any, code: str) -> None:
     sms.text = sms.text.replace(codes.mask(len(code)), code)
     with _in_flight_lock:
         _in_flight.add(code)
@@ -63,8 +90,11 @@ def forget_code(sender: Any, message: Any, result: Any = None, **kwargs: Any) ->
         _in_flight.difference_update(
             c for c in list(_in_flight) if codes.mask(len(c)) in masked
         )
-    for event in StatusEvent.objects.filter(message=message, raw__isnull=False):
-        _scrub_event(event, masked)
+    # Only a provider that echoed the text (its answer holds it) needs its events scrubbed.
+    raw = getattr(result, "raw", None)
+    if raw is not None and scrub(raw, masked) != raw:
+        for event in StatusEvent.objects.filter(message=message, raw__isnull=False):
+            _scrub_event(event, masked)
 
 
 def scrub_stored_event(sender: Any, instance: StatusEvent, created: bool, **kwargs: Any) -> None:

@@ -33,13 +33,12 @@ from django_sms.signals import (
     verification_started,
 )
 from django_sms.transitions import in_transaction
-from django_sms.verification import codes, limits
+from django_sms.verification import codes, limits, redaction
 from django_sms.verification.conf import verification_settings
 
 logger = logging.getLogger("django_sms.verification")
 
-#: Metadata key of the messages that carry a code (read by the ``pre_send`` receiver).
-METADATA_KEY = "verification_id"
+METADATA_KEY = redaction.METADATA_KEY
 
 
 @dataclass(frozen=True)
@@ -227,13 +226,15 @@ def _send(verification: Verification, code: str, *, request: HttpRequest | None,
         language=language or translation.get_language(),
     )
     try:
-        message = SMS(
+        message: Any = SMS(
             masked,
             to=verification.phone,
             sender=settings.SENDER or sms_settings.DEFAULT_SENDER or None,
-            idempotency_key=f"verification:{verification.pk}",
             metadata={METADATA_KEY: str(verification.pk)},
-        ).send(using=using or settings.BACKEND, fail_silently=True, wallet=wallet)
+        )
+        with redaction.handing_over(verification.pk, code):
+            message = message.send(using=using or settings.BACKEND, fail_silently=True,
+                                   wallet=wallet)
     except OptedOut:
         verification.block_reason = BlockReason.OPTED_OUT
         Verification.objects.filter(pk=verification.pk).update(block_reason=BlockReason.OPTED_OUT)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_sms.exceptions import SendCanceled
 from django_sms.models import StatusEvent, Verification, VerificationStatus
 from django_sms.signals import post_send, pre_send, status_changed
+from django_sms.status import Status
 from django_sms.verification import codes
 
 #: Metadata key of the messages that carry a code.
@@ -62,6 +63,7 @@ def put_code_in(sender: Any, message: Any, sms: Any, **kwargs: Any) -> None:
         # still pending, and nothing else can have been sent for it.
         code = handed[1]
         _handover.value = None
+        _handover.delivered = verification_id  # the caller erases the sealed copy
         _send_with(sms, code)
         return
     verification = Verification.objects.filter(pk=verification_id).first()
@@ -83,9 +85,16 @@ def _send_with(sms: Any, code: str) -> None:
 
 
 def forget_code(sender: Any, message: Any, result: Any = None, **kwargs: Any) -> None:
-    if _verification_id(message) is None:
+    verification_id = _verification_id(message)
+    if verification_id is None:
         return
     masked = message.text
+    if getattr(_handover, "delivered", None) == verification_id:
+        _handover.delivered = None
+    elif message.status != Status.QUEUED:
+        # Sent (or finally refused): no attempt will need the code again, a retry after a
+        # transient failure (back to "queued") would.
+        Verification.objects.filter(pk=verification_id).update(sealed_code="")
     with _in_flight_lock:
         _in_flight.difference_update(
             c for c in list(_in_flight) if codes.mask(len(c)) in masked

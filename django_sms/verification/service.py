@@ -32,6 +32,7 @@ from django_sms.signals import (
     verification_failed,
     verification_started,
 )
+from django_sms.status import Status
 from django_sms.transitions import in_transaction
 from django_sms.verification import codes, limits, redaction
 from django_sms.verification.conf import verification_settings
@@ -240,7 +241,11 @@ def _send(verification: Verification, code: str, *, request: HttpRequest | None,
         Verification.objects.filter(pk=verification.pk).update(block_reason=BlockReason.OPTED_OUT)
         return
     verification.message_id = message.pk
-    Verification.objects.filter(pk=verification.pk).update(message=message)
+    changes: dict[str, Any] = {"message": message}
+    if message.status not in (Status.QUEUED, Status.SENDING):
+        # Delivered in this thread, and no retry pending: the code is no longer needed.
+        changes["sealed_code"] = verification.sealed_code = ""
+    Verification.objects.filter(pk=verification.pk).update(**changes)
 
 
 def _signal_start(verification: Verification, request: HttpRequest | None,

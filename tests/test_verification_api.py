@@ -193,3 +193,19 @@ def test_the_funnel(admin_client):
     assert "Verifications to DE are blocked" in html
     listing = admin_client.get("/admin/django_sms/verification/")
     assert b"/admin/django_sms/verification/funnel/" in listing.content
+
+
+def test_the_form_speaks_french(client, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.locale.LocaleMiddleware"]
+    settings.LANGUAGES = [("en", "English"), ("fr", "French")]
+    french = {"HTTP_ACCEPT_LANGUAGE": "fr"}
+    refused = client.post("/sms/verify/", {"phone": "12"}, **french).content.decode()
+    assert "Saisissez un numéro de mobile qui peut recevoir des SMS." in refused
+    sent = client.post("/sms/verify/", {"phone": TO}, **french).content.decode()
+    assert "Nous avons envoyé un code au +33612345678." in sent
+    assert django_sms.outbox[-1].text.startswith(f"{last_verification_code(TO)} est votre code")
+    code = last_verification_code(TO)
+    bad = "111111" if code != "111111" else "222222"
+    wrong = client.post("/sms/verify/", {"action": "check", "code": bad}, **french)
+    html = wrong.content.decode()
+    assert "Ce code n&#x27;est pas correct." in html and "4 essais restants." in html

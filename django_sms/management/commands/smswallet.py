@@ -16,6 +16,7 @@ from django_sms.wallets import (
     get_or_create_wallet,
     ledger_balance,
     normalize_currency,
+    to_amount,
     verify,
     wallets_of,
 )
@@ -55,9 +56,10 @@ class Command(BaseCommand):
     def handle_deposit(
         self, *, owner: str, amount: str, currency: str, reason: str, **options: Any
     ) -> None:
+        value = to_amount(amount)  # before the wallet is created: a typo creates nothing
         wallet = get_or_create_wallet(owner_argument(owner), currency)
         entry = deposit(
-            wallet, amount, currency=currency, reason=reason or "manage.py smswallet deposit"
+            wallet, value, currency=currency, reason=reason or "manage.py smswallet deposit"
         )
         self.stdout.write(
             self.style.SUCCESS(

@@ -27,7 +27,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{deposit,show,verify}"
+            dest="action",
+            required=True,
+            metavar="{deposit,show,verify}",
+            help="What to do; `smswallet <action> --help` shows its options.",
         )
 
         dep = actions.add_parser("deposit", help="Add money (creates the wallet if needed).")

@@ -187,3 +187,15 @@ def test_deposits_either_land_in_the_ledger_or_are_refused(wallet, amounts):
     stored = Wallet.objects.get(pk=wallet.pk).balance
     total = LedgerEntry.objects.filter(wallet=wallet).aggregate(total=Sum("amount"))["total"]
     assert stored == total
+
+
+def test_the_admin_deposit_form_names_the_limit(admin_client, wallet):
+    """The form's DecimalField accepts 9999999999 (14 digits); the balance it would make
+    does not fit: the operator reads why, nothing is written (a DataError on PostgreSQL
+    before)."""
+    url = f"/admin/django_sms/wallet/{wallet.pk}/deposit/"
+    response = admin_client.post(url, {"amount": "9999999999", "reason": "typo"})
+    assert response.status_code == 200
+    [error] = response.context["form"].errors["amount"]
+    assert "above the largest balance a wallet can hold (9999999999.9999 EUR)" in error
+    assert_unchanged(wallet, Decimal("10"), [("deposit", Decimal("10"))])

@@ -149,7 +149,7 @@ def test_the_form_lock_out_resend_and_french(client, settings):
     assert len(django_sms.outbox) == 2
     client.get("/sms/verify/?restart")
     french = client.post("/sms/verify/", {"phone": "12"}, HTTP_ACCEPT_LANGUAGE="fr")
-    assert b"Enter a mobile number that can receive text messages." in french.content
+    assert b"This phone number is too short." in french.content
     assert b"REQUIRE_MOBILE" not in french.content
 
 
@@ -200,7 +200,7 @@ def test_the_form_speaks_french(client, settings):
     settings.LANGUAGES = [("en", "English"), ("fr", "French")]
     french = {"HTTP_ACCEPT_LANGUAGE": "fr"}
     refused = client.post("/sms/verify/", {"phone": "12"}, **french).content.decode()
-    assert "Saisissez un numéro de mobile qui peut recevoir des SMS." in refused
+    assert "Ce numéro de téléphone est trop court." in refused
     sent = client.post("/sms/verify/", {"phone": TO}, **french).content.decode()
     assert "Nous avons envoyé un code au +33612345678." in sent
     assert django_sms.outbox[-1].text.startswith(f"{last_verification_code(TO)} est votre code")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from django_sms.admin.changelist import SafeChangeListMixin
 from django_sms.models import CountryBlock, Verification
 from django_sms.status import Status
 
@@ -24,7 +25,7 @@ from django_sms.status import Status
 FUNNEL_DAYS = 14
 
 
-class VerificationAdmin(admin.ModelAdmin):
+class VerificationAdmin(SafeChangeListMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "phone",
@@ -127,7 +128,7 @@ def lift_blocks(modeladmin: CountryBlockAdmin, request: HttpRequest,
     )
 
 
-class CountryBlockAdmin(admin.ModelAdmin):
+class CountryBlockAdmin(SafeChangeListMixin, admin.ModelAdmin):
     """Countries whose verifications the conversion guard refuses. Lifting a block lets codes
     go again; the guard then counts only what was sent after the lift."""
 

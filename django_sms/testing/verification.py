@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 import django_sms
-from django_sms.phone import parse_recipient
 
 #: The autofill line (``@host #code``), else the first run of 4-10 digits.
 _BOUND = re.compile(r"^@\S+ #(\d{4,10})(?: \S+)?$", re.MULTILINE)
@@ -24,6 +23,10 @@ def last_verification_code(to: Any) -> str:
 
     Raises ``AssertionError`` (with what was sent) when no code was sent to that number.
     """
+    # Imported here, not at the top: the pytest plugin imports this package before Django's
+    # settings are configured, and django_sms.phone reads them when it is imported.
+    from django_sms.phone import parse_recipient
+
     number = parse_recipient(to).e164
     for sms in reversed(django_sms.outbox):
         if sms.to != number:

@@ -44,14 +44,9 @@ class StartVerificationForm(forms.Form):
     def clean_phone(self) -> str:
         try:
             return parse_recipient(self.cleaned_data["phone"]).e164
-        except CountryNotAllowed as exc:
-            raise forms.ValidationError(
-                _("We cannot send codes to numbers of this country."), code="country"
-            ) from exc
-        except InvalidRecipient as exc:
-            raise forms.ValidationError(
-                _("Enter a mobile number that can receive text messages."), code="invalid"
-            ) from exc
+        except (CountryNotAllowed, InvalidRecipient) as exc:
+            # The message written for the person who typed the number (no setting names).
+            raise forms.ValidationError(exc.user_message, code=exc.code) from exc
 
     def send(self, request: HttpRequest | None, purpose: str = "default", *,
              using: str | None = None) -> Verification | None:

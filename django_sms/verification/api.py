@@ -3,9 +3,11 @@
 Both are public (``AllowAny``, no authentication: whoever may ask for a code is the site's
 business, e.g. a CAPTCHA in front), throttled per client IP, and answer errors as
 ``{"code": <stable code>, "detail": <English text>, ...}``. Codes: ``invalid_request``,
-``invalid_number``, ``country_not_allowed``, ``rate_limited`` (with ``retry_after`` and a
-``Retry-After`` header), ``invalid_code`` (with ``attempts_left``), ``expired``,
-``max_attempts_reached``, ``not_found``, ``method_not_allowed``, ``unsupported_media_type``.
+``invalid_number`` (with ``reason``: ``too_short``, ``not_mobile``... and a ``detail`` fit
+for the person who typed the number), ``country_not_allowed``, ``rate_limited`` (with
+``retry_after`` and a ``Retry-After`` header), ``invalid_code`` (with ``attempts_left``),
+``expired``, ``max_attempts_reached``, ``not_found``, ``method_not_allowed``,
+``unsupported_media_type``.
 
 A start answers ``202`` the same way whether the code was sent, or silently not sent because
 the number opted out or its country is blocked: no enumeration.
@@ -76,6 +78,8 @@ class ErrorSerializer(serializers.Serializer[Any]):
     )
     retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait.")
     attempts_left = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False, help_text="invalid_number: why.")
+    scope = serializers.CharField(required=False, help_text="rate_limited: which limit.")
 
 
 class StartSerializer(serializers.Serializer[Any]):
@@ -195,8 +199,8 @@ class StartVerificationView(VerificationAPIView):
             raise VerificationError(400, COUNTRY_NOT_ALLOWED,
                                     "Codes cannot be sent to this country.") from exc
         except InvalidRecipient as exc:
-            raise VerificationError(400, INVALID_NUMBER,
-                                    "This is not a mobile number codes can be sent to.") from exc
+            raise VerificationError(400, INVALID_NUMBER, exc.user_message,
+                                    reason=exc.code) from exc
         except VerificationRateLimited as exc:
             raise VerificationError(429, RATE_LIMITED, "Too many codes requested: wait a while.",
                                     retry_after=exc.retry_after, scope=exc.scope) from exc

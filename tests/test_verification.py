@@ -18,7 +18,12 @@ from django.utils import timezone
 
 import django_sms
 from django_sms import encoding
-from django_sms.exceptions import CountryNotAllowed, InvalidRecipient, VerificationRateLimited
+from django_sms.exceptions import (
+    CountryNotAllowed,
+    InsufficientFunds,
+    InvalidRecipient,
+    VerificationRateLimited,
+)
 from django_sms.message import SMS
 from django_sms.models import (
     CountryBlock,
@@ -660,3 +665,15 @@ def test_system_checks(settings):
     verification_settings(settings, CODE_LENGTH=3, CODE_TTL=900, NUMBER_LIMITS=[5, 600],
                           COUNTRY_LIMITS={"*": [[0, 60]]}, TYPO=1)
     assert {"django_sms.E060", "django_sms.E061", "django_sms.E062", "django_sms.W060"} <= ids()
+
+
+def test_a_code_that_could_not_be_sent_is_canceled(settings, django_user_model):
+    settings.DJANGO_SMS = {**settings.DJANGO_SMS, "PRICES": {"EUR": {"default": "2"}}}
+    wallet = get_or_create_wallet(django_user_model.objects.create(username="poor"), "EUR")
+    deposit(wallet, "1")  # less than one message
+    verify(wallet)
+    with pytest.raises(InsufficientFunds):
+        start_verification(TO, wallet=wallet)
+    verification = Verification.objects.get()
+    assert (verification.status, verification.sealed_code) == ("canceled", "")
+    assert django_sms.outbox == []

@@ -240,6 +240,13 @@ def _send(verification: Verification, code: str, *, request: HttpRequest | None,
         verification.block_reason = BlockReason.OPTED_OUT
         Verification.objects.filter(pk=verification.pk).update(block_reason=BlockReason.OPTED_OUT)
         return
+    except Exception:
+        # Not sent (no funds in the wallet, a template too long, a misconfigured backend):
+        # the code must not stay usable, nor its sealed copy stored.
+        Verification.objects.filter(pk=verification.pk).update(
+            status=VerificationStatus.CANCELED, sealed_code="", updated_at=timezone.now()
+        )
+        raise
     verification.message_id = message.pk
     changes: dict[str, Any] = {"message": message}
     if message.status not in (Status.QUEUED, Status.SENDING):

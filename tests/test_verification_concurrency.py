@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from django.db import connection, connections
 
 import django_sms
@@ -106,3 +107,22 @@ def test_concurrent_starts_from_one_ip_and_to_one_country(settings):
     assert len(results) == 2  # 4 + 2 = the country's 6
     assert {e.scope for e in errors} == {"country"}  # type: ignore[attr-defined]
     assert Verification.objects.count() == 6
+
+
+def test_parallel_http_requests_to_the_start_endpoint_respect_the_limits(live_server, settings):
+    """The same race through the DRF endpoint: parallel HTTP requests to a threaded server."""
+    settings.DJANGO_SMS = {
+        **settings.DJANGO_SMS,
+        "VERIFICATION": {"RESEND_COOLDOWN": 0,
+                         "API_THROTTLE_RATES": {"start": None, "check": None}},
+    }
+    url = f"{live_server.url}/sms/verify/start"
+
+    def post(i: int) -> tuple[int, str]:
+        response = requests.post(url, json={"to": TO}, timeout=30)
+        return response.status_code, response.json().get("scope", "")
+
+    results, errors = race(12, post)
+    assert errors == []
+    assert Counter(results) == {(202, ""): 5, (429, "number"): 7}
+    assert Verification.objects.count() == 5 and len(django_sms.outbox) == 5

@@ -99,7 +99,8 @@ def test_five_wrong_codes_show_the_lock_out(client):
         assert f"{left} attempt{'s' if left > 1 else ''} left." in page
     page = client.post(url, {"code": wrong(code)}).content.decode()
     assert "Locked: too many wrong codes." in page
-    page = client.post(url, {"code": code}).content.decode()  # even the right one
+    assert 'name="code"' not in page  # no field left to type into
+    page = client.post(url, {"code": code}).content.decode()  # even the right one, posted
     assert "Locked: too many wrong codes." in page and "is verified" not in page
 
 

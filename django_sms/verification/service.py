@@ -155,22 +155,21 @@ def start_verification(
         )
         _carry_failures(verification, now)
         verification.code_mac = codes.code_mac(verification.id, number, purpose, code)
-        verification.sealed_code = codes.seal(code, verification.id)
         if limits.country_blocked(country):
             verification.block_reason = BlockReason.COUNTRY_BLOCKED
         else:
             new_block = limits.evaluate_conversion(country, now)
             if new_block is not None:
                 verification.block_reason = BlockReason.COUNTRY_BLOCKED
+        if not verification.block_reason:
+            # Nothing is ever sent for a blocked start: it keeps no copy of the code at all.
+            verification.sealed_code = codes.seal(code, verification.id)
         verification.save(force_insert=True)
 
     if not verification.block_reason:
         _send(verification, code, request=request, language=language,
               app_hash=app_hash, using=using, wallet=wallet)
     if verification.block_reason:
-        # Nothing will ever be sent: the code must not outlive this call, even sealed.
-        Verification.objects.filter(pk=verification.pk).update(sealed_code="")
-        verification.sealed_code = ""
         logger.info("Verification %s to %s blocked: %s", verification.pk, number,
                     verification.block_reason)
     _signal_start(verification, request, new_block)
@@ -238,7 +237,10 @@ def _send(verification: Verification, code: str, *, request: HttpRequest | None,
                                    wallet=wallet)
     except OptedOut:
         verification.block_reason = BlockReason.OPTED_OUT
-        Verification.objects.filter(pk=verification.pk).update(block_reason=BlockReason.OPTED_OUT)
+        verification.sealed_code = ""
+        Verification.objects.filter(pk=verification.pk).update(
+            block_reason=BlockReason.OPTED_OUT, sealed_code=""
+        )
         return
     except Exception:
         # Not sent (no funds in the wallet, a template too long, a misconfigured backend):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import threading
 import time
 import uuid
@@ -718,12 +719,19 @@ def verify_signed_token(token: str, secrets: Iterable[str]) -> dict[str, Any]:
 
 
 def check_issued_at(issued: Any) -> None:
-    """Refuse a token whose ``iat`` is missing, not a number, older than
-    ``DJANGO_SMS["WEBHOOK_MAX_AGE"]`` (a replayed callback) or from the future."""
+    """Refuse a token whose ``iat`` is missing, not a finite number, older than
+    ``DJANGO_SMS["WEBHOOK_MAX_AGE"]`` (a replayed callback) or from the future.
+
+    Finite matters: JSON parsers accept ``NaN``, and every comparison with NaN is false, so
+    a NaN ``iat`` would pass both age tests.
+    """
     from django_sms.conf import sms_settings
 
     if isinstance(issued, bool) or not isinstance(issued, int | float):
         raise WebhookAuthenticationError("the token has no numeric 'iat' claim")
+    if not math.isfinite(issued):
+        raise WebhookAuthenticationError(f"the token's 'iat' claim is not a finite number "
+                                         f"({issued!r})")
     now = _now()
     max_age = float(sms_settings.WEBHOOK_MAX_AGE)
     if now - issued > max_age:

@@ -42,12 +42,30 @@ def configured_backends() -> dict[str, dict[str, Any]]:
     return {DEFAULT_SMS_BACKEND_ALIAS: {"BACKEND": CONSOLE_BACKEND, "OPTIONS": {}}}
 
 
+def unknown_alias_message(alias: str, configured: dict[str, Any]) -> str:
+    """Which setting to fix, and the aliases there are."""
+    aliases = ", ".join(repr(a) for a in sorted(configured)) or "none"
+    source = "SMS_BACKENDS" if getattr(django_settings, "SMS_BACKENDS", None) else (
+        "SMS_BACKEND (which defines only 'default')"
+        if getattr(django_settings, "SMS_BACKEND", None) else "no SMS_BACKENDS setting")
+    return (
+        f"The SMS backend alias {alias!r} is not configured: add it to the SMS_BACKENDS "
+        f"setting. Configured aliases: {aliases} (from {source})."
+    )
+
+
 class SmsBackendHandler(BaseConnectionHandler):
     settings_name = "SMS_BACKENDS"
     exception_class = InvalidSmsBackend
 
     def configure_settings(self, settings: dict[str, Any] | None) -> dict[str, Any]:
         return settings if settings is not None else configured_backends()
+
+    def __getitem__(self, alias: str) -> Any:
+        if alias not in self.settings:
+            # Django's own message ("The connection 'x' doesn't exist.") names no setting.
+            raise InvalidSmsBackend(unknown_alias_message(alias, self.settings))
+        return super().__getitem__(alias)
 
     def create_connection(self, alias: str) -> Any:
         params = self.settings[alias]
@@ -61,14 +79,6 @@ class SmsBackendHandler(BaseConnectionHandler):
                 f"Could not import SMS backend {path!r} for alias {alias!r}: {exc}"
             ) from exc
         return backend_cls(alias=alias, **(params.get("OPTIONS") or {}))
-
-    def create_unshared(self, alias: str, **overrides: Any) -> Any:
-        """A new instance that is not cached for the thread (``fail_silently`` etc.)."""
-        if alias not in self.settings:
-            raise InvalidSmsBackend(f"The SMS backend alias {alias!r} is not configured.")
-        params = self.settings[alias]
-        backend_cls = import_string(params["BACKEND"])
-        return backend_cls(alias=alias, **{**(params.get("OPTIONS") or {}), **overrides})
 
     def reset(self) -> None:
         """Forget the configuration and every thread's instances (``setting_changed``)."""

@@ -129,7 +129,8 @@ def test_send_posts_the_job_and_returns_ovhs_id(sandbox: Sandbox) -> None:
     assert (job.method, job.path, job.status) == ("POST", JOBS, 200)
     expected = {
         "message": "Your code is 123456", "receivers": [TO], "sender": "TestShop",
-        "noStopClause": True, "priority": "high", "tag": sms.reference, "charset": "UTF-8",
+        "noStopClause": True, "priority": "high",
+        "tag": uuid.UUID(sms.reference).hex[:20], "charset": "UTF-8",
     }
     assert job.body == json.dumps(expected, separators=(",", ":")).encode()
     assert job.headers["Content-Type"] == "application/json"
@@ -142,7 +143,8 @@ def test_send_posts_the_job_and_returns_ovhs_id(sandbox: Sandbox) -> None:
     assert result.raw == answer
     stored = sandbox.messages.get(result.provider_message_id)
     assert stored is not None
-    assert (stored.to, stored.sender, stored.reference) == (TO, "TestShop", sms.reference)
+    assert (stored.to, stored.sender, stored.reference) == (
+        TO, "TestShop", uuid.UUID(sms.reference).hex[:20])
 
 
 def test_every_request_carries_a_correct_signature(sandbox: Sandbox) -> None:
@@ -420,9 +422,20 @@ def test_no_sender_lets_ovh_choose(sandbox: Sandbox) -> None:
 
 def test_a_reference_too_long_for_a_tag_is_not_sent(sandbox: Sandbox) -> None:
     sms = make_sms()
-    sms.reference = "r" * 65
+    sms.reference = "r" * 21  # not a UUID (an SMS built by hand) and over 20 characters
     assert send(make_backend(sandbox), sms).status == Status.ACCEPTED
     assert "tag" not in jobs_requests(sandbox)[0].json
+
+
+def test_the_tag_is_20_characters_of_the_reference(sandbox: Sandbox) -> None:
+    # Issue 14 item 5: OVH documents tag as at most 20 characters; the sandbox enforces it,
+    # and every tag sent is the first 20 hex digits of the message's reference.
+    for _ in range(3):
+        sms = make_sms()
+        assert send(make_backend(sandbox), sms).error is None
+        assert jobs_requests(sandbox)[-1].json["tag"] == uuid.UUID(sms.reference).hex[:20]
+    assert ovh_backend.tag_for("6f1c7a52-3a4b-4c1e-9d63-2f0e5b8a9c10") == "6f1c7a523a4b4c1e9d63"
+    assert ovh_backend.tag_for("short-ref") == "short-ref"
 
 
 @pytest.mark.parametrize(
@@ -630,7 +643,7 @@ def test_fetch_status_follows_the_job_to_delivery(sandbox: Sandbox) -> None:
     assert delivered.status == Status.DELIVERED
     assert (delivered.provider_status, delivered.provider_status_text) == (
         "dlr-1/ptt-4", "Delivered (DLR 1); PTT 4: Delivered")
-    assert delivered.message_ref == sms.reference
+    assert delivered.message_ref == uuid.UUID(sms.reference).hex[:20]  # the tag sent
     assert (delivered.segments, delivered.cost, delivered.cost_currency) == (
         2, Decimal("2"), "CRD")
     assert delivered.occurred_at is not None and delivered.occurred_at.utcoffset() is not None
@@ -845,7 +858,7 @@ def test_send_sms_through_ovh_stores_the_provider_answer(ovh_alias: Sandbox) -> 
     assert message.status == Status.ACCEPTED
     assert (message.provider, message.backend_alias) == ("ovh", "ovh")
     assert message.provider_message_id == stored.id
-    assert stored.reference == str(message.reference)  # the tag finds the message later
+    assert stored.reference == message.reference.hex[:20]  # the tag finds the message later
     assert (message.encoding, message.segments, stored.segments) == ("UCS-2", 2, 2)
     assert (message.cost, message.cost_currency) == (Decimal("2"), "CRD")
     assert jobs_requests(ovh_alias)[0].json["sender"] == "TestShop"
@@ -1022,7 +1035,7 @@ def test_sandbox_enforces_access_rules(sandbox: Sandbox) -> None:
         ({"noStopClause": "yes"}, "noStopClause"),
         ({"validityPeriod": 0}, "validityPeriod"),
         ({"charset": "latin-1"}, "charset"),
-        ({"tag": "t" * 65}, "tag"),
+        ({"tag": "t" * 21}, "tag: at most 20 characters"),
         ({"message": "x" * 919}, "Message too long: 7 SMS parts"),
     ],
 )

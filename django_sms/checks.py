@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from django_sms.backends.handler import configured_backends
 from django_sms.conf import DEFAULTS, SETTING_NAME, sms_settings
+from django_sms.exceptions import ConfigurationError
 
 DEVELOPMENT_BACKENDS = {
     "django_sms.backends.console.SmsBackend",
@@ -77,6 +78,11 @@ def _check_one_backend(alias: str, conf: Any) -> Iterator[checks.CheckMessage]:
         return
     try:
         backend = backend_cls(alias=alias, **options)
+    except ConfigurationError as exc:
+        # Backends refuse to be created without their credentials (see HttpBackend).
+        yield _error(str(exc), "django_sms.E010",
+                     hint=f"Set the credential in SMS_BACKENDS[{alias!r}]['OPTIONS'].")
+        return
     except Exception as exc:
         yield _error(
             f"SMS backend {alias!r} cannot be created from its OPTIONS: {exc}", "django_sms.E004"

@@ -35,9 +35,11 @@ from django_sms.backends.ovh import (
     signature,
     status_for,
 )
+from django_sms.checks import check_backends
 from django_sms.encoding import analyze
 from django_sms.exceptions import (
     AmbiguousProviderError,
+    ConfigurationError,
     MalformedResponse,
     MessageTooLong,
     PermanentProviderError,
@@ -455,10 +457,10 @@ def test_bad_options_fail_the_message_without_a_request(sandbox: Sandbox,
     assert jobs_requests(sandbox) == []
 
 
-def test_missing_credentials_fail_the_message(sandbox: Sandbox) -> None:
-    result = send(make_backend(sandbox, consumer_key=""))
-    assert result.status == Status.FAILED
-    assert "'consumer_key'" in str(result.error)
+def test_missing_credentials_refuse_to_create_the_backend(sandbox: Sandbox) -> None:
+    with pytest.raises(ConfigurationError, match="'consumer_key' OPTION, missing or empty"):
+        make_backend(sandbox, consumer_key="")
+    assert sandbox.requests == []
 
 
 # -- refusals and errors -------------------------------------------------------------------------
@@ -599,7 +601,7 @@ def test_an_answer_without_our_receiver_and_an_id_is_ambiguous(answer: Any,
     response.status_code = 200
     response._content = json.dumps(answer).encode()
     with pytest.raises(MalformedResponse, match=reason):
-        SmsBackend().parse_send_response(make_sms(), response)
+        SmsBackend(**COMPLETE).parse_send_response(make_sms(), response)
 
 
 def test_receivers_echoed_with_00_are_recognised() -> None:
@@ -607,7 +609,8 @@ def test_receivers_echoed_with_00_are_recognised() -> None:
     response.status_code = 200
     response._content = json.dumps({"ids": [7], "validReceivers": ["0033612345678"],
                                     "invalidReceivers": []}).encode()
-    assert SmsBackend().parse_send_response(make_sms(), response).provider_message_id == "7"
+    assert SmsBackend(**COMPLETE).parse_send_response(make_sms(),
+                                                      response).provider_message_id == "7"
 
 
 def test_a_connection_refused_is_transient() -> None:
@@ -761,14 +764,15 @@ def test_the_tables_cover_the_reference() -> None:
 
 
 def test_endpoints() -> None:
-    assert SmsBackend().base_url == "https://eu.api.ovh.com/1.0"
-    assert SmsBackend(endpoint="ovh-ca").base_url == "https://ca.api.ovh.com/1.0"
-    assert SmsBackend(endpoint="OVH-US").base_url == "https://api.us.ovhcloud.com/1.0"
-    assert SmsBackend(endpoint="http://127.0.0.1:8025").base_url == "http://127.0.0.1:8025/1.0"
-    assert SmsBackend(endpoint="https://proxy.example/ovh/1.0/").base_url == \
-        "https://proxy.example/ovh/1.0"
-    assert SmsBackend(endpoint="ovh-eu", base_url="http://127.0.0.1:1").base_url == \
-        "http://127.0.0.1:1/1.0"
+    def base_url(**options: Any) -> str:
+        return SmsBackend(**COMPLETE, **options).base_url
+
+    assert base_url() == "https://eu.api.ovh.com/1.0"
+    assert base_url(endpoint="ovh-ca") == "https://ca.api.ovh.com/1.0"
+    assert base_url(endpoint="OVH-US") == "https://api.us.ovhcloud.com/1.0"
+    assert base_url(endpoint="http://127.0.0.1:8025") == "http://127.0.0.1:8025/1.0"
+    assert base_url(endpoint="https://proxy.example/ovh/1.0/") == "https://proxy.example/ovh/1.0"
+    assert base_url(endpoint="ovh-eu", base_url="http://127.0.0.1:1") == "http://127.0.0.1:1/1.0"
     assert resolve_endpoint("ovh-mars") == ""
 
 
@@ -787,11 +791,15 @@ def test_check_accepts_a_complete_configuration() -> None:
                                 callback_timezone="UTC")) == []
 
 
-def test_check_reports_missing_keys() -> None:
-    messages = check_ids(SmsBackend(alias="o", application_key="a"))
-    assert [m[0] for m in messages] == ["django_sms.E010", "django_sms.E010"]
-    assert "'application_secret'" in messages[0][1]
-    assert "'consumer_key'" in messages[1][1]
+def test_check_reports_missing_keys(settings: Any) -> None:
+    settings.SMS_BACKENDS = {"default": {"BACKEND": "django_sms.backends.ovh.SmsBackend",
+                                         "OPTIONS": {"application_key": "a",
+                                                     "consumer_key": "  "}}}
+    [message] = [m for m in check_backends() if m.id == "django_sms.E010"]
+    assert message.msg == (
+        "SMS backend 'default' (django_sms.backends.ovh) needs the 'application_secret' and "
+        "'consumer_key' OPTIONS, missing or empty in SMS_BACKENDS['default']['OPTIONS']."
+    )
 
 
 def test_check_reports_bad_values() -> None:
@@ -822,7 +830,7 @@ def test_check_reports_unknown_options() -> None:
 
 
 def test_capabilities() -> None:
-    backend = SmsBackend()
+    backend = SmsBackend(**COMPLETE)
     assert (backend.supports_status_polling, backend.supports_status_webhooks,
             backend.supports_inbound, backend.max_segments) == (True, True, True, 6)
 

@@ -20,7 +20,8 @@ CONSOLE_BACKEND = "django_sms.backends.console.SmsBackend"
 
 
 class InvalidSmsBackend(ConfigurationError, KeyError):
-    """An alias that is not configured, or a BACKEND path that cannot be imported."""
+    """An alias that is not configured, a BACKEND path that cannot be imported, or OPTIONS the
+    backend refuses when it is created (a missing credential)."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
@@ -78,7 +79,10 @@ class SmsBackendHandler(BaseConnectionHandler):
             raise InvalidSmsBackend(
                 f"Could not import SMS backend {path!r} for alias {alias!r}: {exc}"
             ) from exc
-        return backend_cls(alias=alias, **(params.get("OPTIONS") or {}))
+        try:
+            return backend_cls(alias=alias, **(params.get("OPTIONS") or {}))
+        except ConfigurationError as exc:
+            raise InvalidSmsBackend(str(exc)) from exc
 
     def reset(self) -> None:
         """Forget the configuration and every thread's instances (``setting_changed``)."""

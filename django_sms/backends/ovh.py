@@ -420,19 +420,9 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
             self._time_delta = None
 
     def signed(self, request: HttpRequest) -> HttpRequest:
-        """``request`` with OVH's signature attached (computed when it is prepared).
-
-        Missing credentials fail the message (``manage.py check`` reports them earlier).
-        """
+        """``request`` with OVH's signature attached (computed when it is prepared). The keys
+        are there: the backend is not created without them (``validate_credentials``)."""
         opts = self.options
-        missing = [n for n in self.required_options if not opts.get(n)]
-        if missing:
-            raise PermanentProviderError(
-                f"SMS backend {self.alias!r} cannot sign OVH requests: set the "
-                f"{', '.join(repr(m) for m in missing)} OPTION(s).",
-                provider=self.provider_name,
-                status=Status.FAILED,
-            )
         request.auth = OvhSignature(str(opts["application_key"]),
                                     str(opts["application_secret"]),
                                     str(opts["consumer_key"]), self.time_delta())

@@ -684,7 +684,8 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     def parse_status_webhook(self, request: WebhookRequest) -> list[StatusUpdate]:
         """OVH's delivery report: ``id, ptt, date, description (DLR id), descriptionDlr`` in
         the query string (a GET), or the same fields as a POST form or JSON object. ``dlr``
-        is read as an alias of ``description`` (UNCONFIRMED, seen in RaspiSMS)."""
+        is read as an alias of ``description`` (UNCONFIRMED, seen in RaspiSMS); ``tag`` and
+        ``numberOfSms`` (the part count) are read when present (UNCONFIRMED)."""
         params = _params(request)
         message_id = _required(params, "id")
         description = _first(params, "description")
@@ -708,6 +709,9 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
                 occurred_at=parse_datetime(date, self._callback_timezone_or_utc()),
                 dedupe_key=f"ovh:{message_id}:{as_text(dlr)}:{as_text(ptt)}:{date}"[:255],
                 message_ref=_tag(_first(params, "tag")),
+                # Not among the callback's documented fields (UNCONFIRMED): read when OVH
+                # sends the part count as in /outgoing, so what is charged follows OVH's.
+                segments=as_int(_first(params, "numberOfSms")),
                 raw=params,
             )
         ]

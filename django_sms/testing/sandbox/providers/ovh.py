@@ -148,6 +148,7 @@ class AuthFailure(Exception):
 class OvhHandler(ProviderHandler):
     name = "ovh"
     prefixes = (f"{API_ROOT}/",)
+    url_option = "endpoint"  # the OVH backend's option (a URL without a path gets /1.0)
     named_errors: ClassVar[dict[str, str]] = {
         "invalid_signature": "400 INVALID_SIGNATURE Invalid signature",
         "query_time_out": "400 QUERY_TIME_OUT Query out of time (code UNCONFIRMED)",

@@ -97,11 +97,10 @@ class Command(BaseCommand):
         self._write("OPTIONS for each backend (development credentials, see SandboxCredentials):")
         credentials: SandboxCredentials = sandbox.credentials
         for provider, values in credentials.describe().items():
-            handler = sandbox.handlers.get(provider)
-            if handler is None:
+            if provider not in sandbox.handlers:
                 continue
             # Each backend names the option that points at the sandbox: OVH's is "endpoint".
-            options = {handler.url_option: sandbox.url, **values}
+            options = {sandbox.handlers[provider].url_option: sandbox.url, **values}
             listed = ", ".join(f"{key}={value}" for key, value in options.items())
             self._write(f"  {provider}: {listed}")
         for provider, url in sorted(sandbox.callback_urls.items()):

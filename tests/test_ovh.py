@@ -796,7 +796,8 @@ def test_check_reports_bad_values() -> None:
 def test_check_warns_about_stop_clauses_and_weak_secrets() -> None:
     messages = check_ids(SmsBackend(**COMPLETE, no_stop_clause=False,
                                     webhook_secret="short"))
-    assert [m[0] for m in messages] == ["django_sms.W012", "django_sms.W012"]
+    # One id, one meaning: the stop clause and the weak secret are told apart.
+    assert [m[0] for m in messages] == ["django_sms.W012", "django_sms.W013"]
     assert "STOP 36111" in messages[0][1]
     assert "shorter than 20" in messages[1][1]
 

@@ -62,14 +62,6 @@ class SmsBackendHandler(BaseConnectionHandler):
             ) from exc
         return backend_cls(alias=alias, **(params.get("OPTIONS") or {}))
 
-    def create_unshared(self, alias: str, **overrides: Any) -> Any:
-        """A new instance that is not cached for the thread (``fail_silently`` etc.)."""
-        if alias not in self.settings:
-            raise InvalidSmsBackend(f"The SMS backend alias {alias!r} is not configured.")
-        params = self.settings[alias]
-        backend_cls = import_string(params["BACKEND"])
-        return backend_cls(alias=alias, **{**(params.get("OPTIONS") or {}), **overrides})
-
     def reset(self) -> None:
         """Forget the configuration and every thread's instances (``setting_changed``)."""
         self.close_all()

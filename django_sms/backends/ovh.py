@@ -325,8 +325,8 @@ class SmsBackend(HttpBackend):
     #: OVH concatenates at most 6 parts (918 GSM-7 / 402 UCS-2 characters).
     max_segments = 6
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
-        super().__init__(alias, fail_silently=fail_silently, **options)
+    def __init__(self, alias: str = "default", **options: Any):
+        super().__init__(alias, **options)
         self._clock_lock = threading.Lock()
         self._time_delta: int | None = None
         self._service_lock = threading.Lock()
@@ -836,7 +836,7 @@ class SmsBackend(HttpBackend):
                     f"{MIN_SECRET_LENGTH} characters or has characters that need escaping "
                     "in a URL.",
                     hint='Use python -c "import secrets; print(secrets.token_urlsafe(32))".',
-                    id="django_sms.W012",
+                    id="django_sms.W013",
                 ))
         return errors
 

@@ -263,7 +263,8 @@ def _find_message(
         ).first()
     if message is None:
         return None, False, False
-    return message, bool(message._seen), bool(message._pending)
+    seen, pending = message._seen, message._pending  # type: ignore[attr-defined]  # annotations
+    return message, bool(seen), bool(pending)
 
 
 def _by_reference(

@@ -128,7 +128,7 @@ def prepare(sms: SMS, using: str | None) -> Prepared:
     return Prepared(sms, alias, recipient.country)
 
 
-def opt_outs_of(numbers: Iterable[str]) -> QuerySet[OptOut]:
+def opt_outs_of(numbers: Iterable[str]) -> QuerySet[OptOut, tuple[str, str]]:
     """The opt-outs of ``numbers`` as ``(phone_number, sender)`` pairs."""
     return (
         OptOut._default_manager.filter(phone_number__in=set(numbers))

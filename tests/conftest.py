@@ -37,11 +37,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ``TestCase`` wraps each test in) it waits for the commit (``transaction.on_commit``).
     The app asks Django's public API whether a transaction is open, so a ``TestCase``-style
     test would see every send deferred. Tests of behaviour inside a transaction open one
-    themselves.
+    themselves. A test that asks for ``transaction=False`` explicitly keeps it.
     """
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker is None or marker.kwargs.get("transaction") or (marker.args and marker.args[0]):
+        if marker is None or "transaction" in marker.kwargs or marker.args:
             continue
         transactional = pytest.mark.django_db(**{**marker.kwargs, "transaction": True})
         item.add_marker(transactional, append=False)  # the closest marker wins

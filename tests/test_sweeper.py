@@ -20,8 +20,7 @@ from django_sms.backends.base import StatusUpdate
 from django_sms.events import record_status_update
 from django_sms.exceptions import PermanentProviderError, TransientProviderError
 from django_sms.models import OptOut, StatusEvent, get_message_model
-from django_sms.sweeper import Sweeper, sweep
-from django_sms.sweeper import sync
+from django_sms.sweeper import Sweeper, sweep, sync
 from tests.backends import FlakyBackend, PollingBackend
 from tests.task_backends import DUMMY, IMMEDIATE, default_task_backend
 

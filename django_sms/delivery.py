@@ -383,9 +383,7 @@ def prepare_answer(
         if transient:
             new, status_fields["next_attempt_at"] = retry_decision(attempt, exc, now)
             if new == Status.FAILED:
-                status_fields["error_message"] = (
-                    f"{exc} (gave up after {attempt} attempts)"[:2000]
-                )
+                status_fields["error_message"] = f"{exc} (gave up after {attempt} attempts)"[:2000]
     if row.wallet_id is not None:
         # Like the status fields: when a report beat this answer, the wallets' status_changed
         # receiver has already settled the charge by the report's status.

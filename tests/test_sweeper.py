@@ -488,7 +488,7 @@ def test_concurrent_sweepers_never_enqueue_or_rescue_twice(sms_settings, setting
         with lock:
             enqueued.extend(ids)
 
-    monkeypatch.setattr("django_sms.tasks.enqueue_deliveries", record)
+    monkeypatch.setattr("django_sms.sweeper.enqueue_deliveries", record)
     reports = run_in_threads(4, sweep)
     assert sorted(enqueued) == sorted(row.pk for row in rows)
     assert sum(r.rescued for r in reports) == 30

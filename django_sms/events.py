@@ -19,9 +19,9 @@ with ``django_sms.transitions.apply_status`` (forward only, finals are final,
   message when a later report about it arrives, and for everything pending when the sweeper
   (``manage.py smssync``) calls it.
 * **Cheap.** A report about a known message costs one SELECT (message, duplicate check and
-  pending check in one query), one INSERT and one UPDATE, in one transaction — on
-  PostgreSQL the INSERT and the UPDATE are one statement (:mod:`django_sms.one_statement`).
-  The SELECT's SQL is built once and reused (:mod:`django_sms.compiled`).
+  pending check in one query), then one INSERT and one UPDATE in one transaction on the
+  message's database — the same statements on every database. The event is saved with
+  ``save()``, so ``post_save`` fires for it.
 """
 
 from __future__ import annotations
@@ -36,26 +36,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 
 from django_sms.backends.base import BaseSmsBackend, StatusUpdate
+from django_sms.backends.handler import InvalidSmsBackend, sms_backends
 from django_sms.backends.values import as_decimal
-from django_sms.compiled import CompiledQuery
 from django_sms.conf import sms_settings
 from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
 from django_sms.optouts import add_opt_out, scope_for
 from django_sms.status import ALL_STATUSES, can_transition
 from django_sms.storable import storable_datetime, storable_int, storable_json, storable_text
-from django_sms.transitions import (
-    Change,
-    apply_status,
-    apply_status_in_one_statement,
-    apply_stored_event,
-    schedule_signals,
-)
+from django_sms.transactions import atomic_for
+from django_sms.transitions import Change, apply_status, apply_stored_event, schedule_signals
 
 logger = logging.getLogger("django_sms.events")
 
@@ -236,15 +231,10 @@ def record_status_update(
         if extra:
             event.raw = {"payload": event.raw, PENDING_KEY: extra}
 
-    if message is not None and not update.opted_out:
-        recorded = _record_in_one_statement(message, update, event, fields)
-        if recorded is not None:
-            return recorded
-
     change: Change | None = None
     inserted = False
     try:
-        with transaction.atomic():
+        with atomic_for(StatusEvent):
             # The INSERT comes first: it claims the dedupe key, so a concurrent copy of this
             # report fails here and changes nothing.
             event.save(force_insert=True)
@@ -275,50 +265,6 @@ def record_status_update(
     return RecordedStatus(outcome, event=event, message=message, change=change)
 
 
-def _record_in_one_statement(
-    message: AbstractMessage, update: StatusUpdate, event: StatusEvent, fields: dict[str, Any]
-) -> RecordedStatus | None:
-    """Record a report about a known message with one SQL statement (PostgreSQL; see
-    :mod:`django_sms.one_statement`), or return None for the transaction below to do it.
-
-    The same rules, the same rows: the event is inserted unless its key is taken, and the
-    message updated with what :func:`~django_sms.transitions.planned_update` plans, on the
-    condition that its status is still the one read. When a concurrent report moved the
-    message in between, the event is stored and is applied again, the usual way, against
-    the message as it now is.
-    """
-    result = apply_status_in_one_statement(
-        message, update.status, event=event, events=[event], fields=fields
-    )
-    if result is None:
-        return None
-    if not result.written.event_pks:
-        return RecordedStatus("duplicate", message=message)
-    change = result.change
-    if change is not None:
-        schedule_signals([change])
-    elif result.raced:
-        change = _apply_after_race(message, update, event)
-    return RecordedStatus(
-        "applied" if change else "stale", event=event, message=message, change=change
-    )
-
-
-def _apply_after_race(
-    message: AbstractMessage, update: StatusUpdate, event: StatusEvent
-) -> Change | None:
-    """Apply a stored event whose message changed between our read and our write."""
-    with transaction.atomic():
-        message.refresh_from_db()
-        fields = _message_fields(
-            message, update, changes=can_transition(message.status, update.status)
-        )
-        change = apply_stored_event(message, update.status, event, fields)
-    if change is not None:
-        schedule_signals([change])
-    return change
-
-
 def _find_message(
     provider: str, provider_message_id: str, ref: str, key: str
 ) -> tuple[AbstractMessage | None, bool, bool]:
@@ -327,29 +273,27 @@ def _find_message(
     carries a reference that is not one of ours.
 
     Our reference wins over the provider id (it cannot collide across providers or
-    accounts), so it is looked up alone first: a short query, quick for Django to build and
-    for PostgreSQL to plan, which matters on a webhook answering hundreds of reports a
-    second. The provider id is the fallback, and the only key of providers that echo no
-    reference. The duplicate check rides on the same query only when a message is found (a
-    duplicate report about an unknown message is caught by the unique key instead).
+    accounts), so it is looked up alone first. The provider id is the fallback, and the only
+    key of providers that echo no reference. The duplicate check rides on the same query
+    only when a message is found (a duplicate report about an unknown message is caught by
+    the unique key instead).
     """
     if not ref and not provider_message_id:
         return None, False, False
     model = get_message_model()
     message = None
     if len(ref) == 32:
-        found = _BY_REFERENCE.run(model, key=key, ref=ref, reference=uuid.UUID(hex=ref))
-        message = found[0] if found else None
+        message = _by_reference(model, key=key, ref=ref, reference=uuid.UUID(hex=ref)).first()
     elif ref:
         message = _by_reference_prefix(model, key=key, prefix=ref)
     if message is None and provider_message_id:
-        found = _BY_PROVIDER_ID.run(
+        message = _by_provider_id(
             model, key=key, provider=provider, provider_message_id=provider_message_id
-        )
-        message = found[0] if found else None
+        ).first()
     if message is None:
         return None, False, False
-    return message, bool(message._seen), bool(message._pending)
+    seen, pending = message._seen, message._pending  # type: ignore[attr-defined]  # annotations
+    return message, bool(seen), bool(pending)
 
 
 def _by_reference(
@@ -360,7 +304,7 @@ def _by_reference(
     return (
         model._default_manager.annotate(_seen=_seen(key), _pending=_pending(Q(message_ref=ref)))
         .filter(reference=reference)
-        .order_by()[:1]  # unique: nothing to order
+        .order_by("pk")  # unique: one row at most
     )
 
 
@@ -386,16 +330,8 @@ def _by_provider_id(
     return (
         model._default_manager.annotate(_seen=_seen(key), _pending=_pending(by_reference))
         .filter(provider=provider, provider_message_id=provider_message_id)
-        .order_by("-created_at")[:1]
+        .order_by("-created_at", "-pk")
     )
-
-
-# Built and compiled once per message model and database: a webhook runs one of them for
-# every report (django_sms.compiled explains why).
-_BY_REFERENCE = CompiledQuery(_by_reference, {"key": str, "ref": str, "reference": uuid.UUID})
-_BY_PROVIDER_ID = CompiledQuery(
-    _by_provider_id, {"key": str, "provider": str, "provider_message_id": str}
-)
 
 
 def _seen(key: str) -> Exists:
@@ -638,7 +574,7 @@ def _apply_one_pending(message: AbstractMessage, event: StatusEvent) -> tuple[Ch
         cost_currency=extra.get("cost_currency", ""),
         segments=extra.get("segments"),
     )
-    with transaction.atomic():
+    with atomic_for(StatusEvent):
         # Conditional attach: whoever attaches the event applies it, exactly once.
         attached = StatusEvent.objects.filter(pk=event.pk, message__isnull=True).update(
             message=message
@@ -659,10 +595,8 @@ def _apply_one_pending(message: AbstractMessage, event: StatusEvent) -> tuple[Ch
 
 def _backend_for(event: StatusEvent) -> BaseSmsBackend | None:
     """The backend that received ``event`` (for its opt-out scope), if still configured."""
-    from django_sms.backends.handler import sms_backends
-
     try:
         backend: BaseSmsBackend = sms_backends[event.backend_alias]
         return backend
-    except KeyError:
+    except InvalidSmsBackend:
         return None

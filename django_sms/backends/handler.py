@@ -10,6 +10,8 @@ from typing import Any
 
 from asgiref.local import Local
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.connection import BaseConnectionHandler
 from django.utils.module_loading import import_string
 
@@ -93,3 +95,10 @@ class SmsBackendHandler(BaseConnectionHandler):
 
 
 sms_backends = SmsBackendHandler()
+
+
+@receiver(setting_changed)
+def _reset_sms_backends(*, setting: str, **kwargs: Any) -> None:
+    """Forget the backends when a test (``override_settings``) changes their settings."""
+    if setting in ("SMS_BACKEND", "SMS_BACKENDS"):
+        sms_backends.reset()

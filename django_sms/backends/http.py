@@ -236,8 +236,8 @@ class HttpBackend(BaseSmsBackend):
     #: accepted" removes 500 here (``TRANSIENT_STATUS_CODES - {500}``).
     transient_status_codes: ClassVar[frozenset[int]] = TRANSIENT_STATUS_CODES
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
-        super().__init__(alias, fail_silently=fail_silently, **options)
+    def __init__(self, alias: str = "default", **options: Any):
+        super().__init__(alias, **options)
         self.session: requests.Session | None = None
         self._session_lock = threading.Lock()
         self.validate_credentials()

@@ -341,8 +341,8 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     #: OVH concatenates at most 6 parts (918 GSM-7 / 402 UCS-2 characters).
     max_segments = 6
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
-        super().__init__(alias, fail_silently=fail_silently, **options)
+    def __init__(self, alias: str = "default", **options: Any):
+        super().__init__(alias, **options)
         self._clock_lock = threading.Lock()
         self._time_delta: int | None = None
         self._service_lock = threading.Lock()

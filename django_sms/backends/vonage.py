@@ -302,8 +302,8 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     #: Messages API's 1000-character limit, whatever Vonage counts as a character.
     max_segments = 6
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
-        super().__init__(alias, fail_silently=fail_silently, **options)
+    def __init__(self, alias: str = "default", **options: Any):
+        super().__init__(alias, **options)
         self._jwt_lock = threading.Lock()
         self._jwt: str = ""
         self._jwt_expires_at: float = 0.0

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
-from django.test import RequestFactory, TestCase
+from django.test import RequestFactory, TestCase, TransactionTestCase
 from django.utils import timezone
 
 import django_sms
@@ -592,7 +592,7 @@ def test_the_helper_says_what_was_sent_when_there_is_no_code():
         last_verification_code(TO)
 
 
-class VerificationMixinTests(VerificationTestMixin, TestCase):
+class VerificationMixinTests(VerificationTestMixin, TransactionTestCase):
     def test_mixin(self) -> None:
         start_verification(TO)
         self.assertTrue(check_verification(TO, self.last_verification_code(TO)))
@@ -677,3 +677,12 @@ def test_a_code_that_could_not_be_sent_is_canceled(settings, django_user_model):
     verification = Verification.objects.get()
     assert (verification.status, verification.sealed_code) == ("canceled", "")
     assert django_sms.outbox == []
+
+
+class VerificationMixinInTestCaseTests(VerificationTestMixin, TestCase):
+    """The documented TestCase use: the send waits for the commit, captured here."""
+
+    def test_mixin_with_captured_commit(self) -> None:
+        with self.captureOnCommitCallbacks(execute=True):
+            start_verification(TO)
+        self.assertTrue(check_verification(TO, self.last_verification_code(TO)))

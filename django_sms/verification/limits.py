@@ -18,11 +18,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Count, Max, Q, QuerySet
 
 from django_sms.exceptions import VerificationRateLimited
 from django_sms.models import CountryBlock, Verification, VerificationLock, VerificationStatus
+from django_sms.transactions import atomic_for
 from django_sms.verification.conf import verification_settings
 
 
@@ -160,7 +161,7 @@ def evaluate_conversion(country: str, now: datetime) -> CountryBlock | None:
         f"were never approved ({unconverted:.0%} > {guard['MAX_UNCONVERTED']:.0%})."
     )
     try:
-        with transaction.atomic():
+        with atomic_for(CountryBlock):
             return CountryBlock.objects.create(country=country, reason=reason)
     except IntegrityError:  # an active block exists already (unique constraint)
         return None

@@ -11,12 +11,10 @@ of one code never both succeed and every wrong guess is counted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.text import slugify
@@ -33,7 +31,7 @@ from django_sms.signals import (
     verification_started,
 )
 from django_sms.status import Status
-from django_sms.transitions import in_transaction
+from django_sms.transactions import after_commit, atomic_for
 from django_sms.verification import codes, limits, redaction
 from django_sms.verification.conf import verification_settings
 
@@ -97,13 +95,6 @@ def _code_length() -> int:
     return length
 
 
-def after_commit(action: Callable[[], Any]) -> None:
-    if in_transaction():
-        transaction.on_commit(action, robust=True)
-    else:
-        action()
-
-
 def start_verification(
     to: Any,
     *,
@@ -137,7 +128,7 @@ def start_verification(
 
     code = codes.generate_code(length)
     new_block = None
-    with transaction.atomic():
+    with atomic_for(Verification):
         limits.lock(keys)
         # The time is read under the locks: rows are then stored in the order the locks
         # were granted, so "the latest verification" is the one that won last.
@@ -276,7 +267,7 @@ def _signal_start(verification: Verification, request: HttpRequest | None,
                 country=new_block.country,
             )
 
-    after_commit(send)
+    after_commit(Verification, send)
 
 
 def check_verification(
@@ -295,7 +286,7 @@ def check_verification(
     except ValueError:
         codes.mac_matches("0" * 64, "-", "-", purpose, typed)
         return _finish(CheckResult(False, "not_found"), request)
-    with transaction.atomic():
+    with atomic_for(Verification):
         result = _check_locked(number, purpose, typed, timezone.now())
     return _finish(result, request)
 
@@ -356,7 +347,7 @@ def _finish(result: CheckResult, request: HttpRequest | None) -> CheckResult:
                 reason=reason,
             )
 
-    after_commit(send)
+    after_commit(Verification, send)
     return result
 
 

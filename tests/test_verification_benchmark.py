@@ -8,6 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.db import connection
+
+from benchmarks import verification as verification_benchmark
+from django_sms.models import Verification
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,3 +36,16 @@ def test_the_verification_benchmark_measures_both_sides(tmp_path):
                     r"([\d.]+)x \|", text, re.M)
     assert row, text
     assert int(row[2]) > int(row[4]) > 0  # the app does more than the peer, both did work
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_run_in_a_process_already_set_up():
+    """How a benchmark runner calls it: Django set up on a migrated database (here, the test
+    suite's); the peer's table is created for the run and dropped afterwards."""
+    (row,) = verification_benchmark.rows(pairs=4, rounds=2)
+    what, ours, baseline, ratio, _target = row
+    assert what.startswith("Phone verification: start + check pairs per second")
+    assert re.fullmatch(r"\d+ pairs/s \(\d+ queries\)", ours)
+    assert baseline.startswith(tuple("123456789")) and float(ratio.rstrip("x")) > 0
+    assert "verification_peer_peercode" not in connection.introspection.table_names()
+    assert Verification.objects.count() == 20 + 1 + 4  # warm-up, the counted pair, timed

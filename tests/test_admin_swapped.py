@@ -16,7 +16,6 @@ pytestmark = [
         getattr(settings, "DJANGO_SMS_MESSAGE_MODEL", None) != "swapped.CustomMessage",
         reason="needs --ds=tests.settings_swapped",
     ),
-    pytest.mark.urls("tests.swapped_admin_urls"),
 ]
 
 CHANGELIST = "/admin/swapped/custommessage/"

@@ -10,14 +10,17 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 
-from django_sms.models import LedgerEntry, Wallet, get_message_model
+from django_sms.models import LedgerEntry, get_message_model, get_wallet_model
 from tests.test_admin_messages import confirm, make_message, page_text, resend_post
 
 wallets = pytest.importorskip("django_sms.wallets", reason="django_sms.wallets is not merged yet")
 
 pytestmark = pytest.mark.django_db
 
-WALLETS = "/admin/django_sms/wallet/"
+# The active model and its admin pages: swapped.CustomWallet in the swapped run (registered by
+# tests/swapped/admin.py, as a project that swaps the model does).
+Wallet = get_wallet_model()
+WALLETS = f"/admin/{Wallet._meta.app_label}/{Wallet._meta.model_name}/"
 
 
 @pytest.fixture
@@ -121,7 +124,7 @@ def test_deposit_below_the_minimum_is_refused(admin_client, wallet, amount):
 
 def test_deposit_needs_the_change_permission(client, django_user_model, wallet):
     user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_wallet"))
+    user.user_permissions.add(Permission.objects.get(codename=f"view_{Wallet._meta.model_name}"))
     client.force_login(user)
     assert client.get(f"{WALLETS}{wallet.pk}/change/").status_code == 200
     assert client.get(f"{WALLETS}{wallet.pk}/deposit/").status_code == 403

@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from django_sms.backends.handler import configured_backends
 from django_sms.conf import DEFAULTS, SETTING_NAME, sms_settings
+from django_sms.exceptions import ConfigurationError
 
 DEVELOPMENT_BACKENDS = {
     "django_sms.backends.console.SmsBackend",
@@ -163,8 +164,20 @@ def _check_values() -> list[checks.CheckMessage]:
 
 
 def _check_task_backend() -> list[checks.CheckMessage]:
-    from django_sms.compat import InvalidTask, InvalidTaskBackend
-    from django_sms.tasks import configured_task
+    # Imported here, not at the top: on Django 5.2 without the django-tasks backport the
+    # import itself fails, and that is what this check reports.
+    try:
+        from django_sms.compat import InvalidTask, InvalidTaskBackend
+        from django_sms.tasks import configured_task
+    except ConfigurationError as exc:
+        return [
+            _error(
+                "DJANGO_SMS['ASYNC'] is on but this Django has no django.tasks and the "
+                "django-tasks backport is not installed.",
+                "django_sms.E008",
+                hint=str(exc),
+            )
+        ]
 
     try:
         configured_task()

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 
-from django_sms import SMS, send_sms
+from django_sms import SMS, send_sms, wallets
 from django_sms.models import (
     APIToken,
     Message,
@@ -138,3 +138,57 @@ def test_token_admin_works_for_the_swapped_model(admin_client, django_user_model
     )
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def inline_management_form(page: str) -> dict[str, str]:
+    """The hidden management fields of the page's inline formsets, as a browser posts them."""
+    return dict(
+        re.findall(
+            r'<input type="hidden" name="([^"]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"'
+            r' value="([^"]*)"',
+            page,
+        )
+    )
+
+
+def test_the_projects_own_wallet_and_token_fields_are_edited_in_the_admin(
+    admin_client, django_user_model
+):
+    owner = django_user_model.objects.create_user("tenant")
+    owner_fields = {"owner_type": ContentType.objects.get_for_model(owner).pk, "owner_id": owner.pk}
+
+    admin_client.post(f"{WALLETS}add/", {**owner_fields, "currency": "EUR", "cost_center": "CC-1"})
+    wallet = get_wallet_model().objects.get()
+    assert wallet.cost_center == "CC-1"
+    wallets.deposit(wallet, "5")
+    page = admin_client.get(f"{WALLETS}{wallet.pk}/change/").content.decode()
+    assert 'name="cost_center"' in page and 'name="_save"' in page
+    # Saving the page changes the project's field and nothing else, even a forged balance.
+    response = admin_client.post(
+        f"{WALLETS}{wallet.pk}/change/",
+        {"cost_center": "CC-2", "balance": "999", **inline_management_form(page)},
+    )
+    assert response.status_code == 302
+    wallet.refresh_from_db()
+    assert (wallet.cost_center, wallet.balance) == ("CC-2", Decimal("5"))
+    assert wallets.ledger_balance(wallet) == Decimal("5")
+
+    response = admin_client.post(
+        f"{TOKENS}add/",
+        {
+            **owner_fields,
+            "name": "ci",
+            "expires_at_0": "",
+            "expires_at_1": "",
+            "environment": "test",
+        },
+    )
+    token = get_token_model().objects.get()
+    assert (token.name, token.environment) == ("ci", "test")
+    assert admin_client.get(response.url).status_code == 200  # the secret page, once
+    admin_client.post(
+        f"{TOKENS}{token.pk}/change/",
+        {"name": "ci", "expires_at_0": "", "expires_at_1": "", "environment": "live"},
+    )
+    token.refresh_from_db()
+    assert token.environment == "live"

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 
-from django_sms.models import LedgerEntry, get_message_model, get_wallet_model
+from django_sms.admin.common import own_fields
+from django_sms.models import AbstractWallet, LedgerEntry, get_message_model, get_wallet_model
 from tests.test_admin_messages import confirm, make_message, page_text, resend_post
 
 wallets = pytest.importorskip("django_sms.wallets", reason="django_sms.wallets is not merged yet")
@@ -79,7 +80,9 @@ def test_balance_is_never_editable(admin_client, wallet):
     response = admin_client.get(f"{WALLETS}{wallet.pk}/change/")
     assert response.status_code == 200
     assert 'name="balance"' not in response.content.decode()
-    assert 'name="_save"' not in response.content.decode()
+    # Nothing to save, unless a swapped-in model adds fields of its own (the swapped run).
+    if not own_fields(Wallet, AbstractWallet):
+        assert 'name="_save"' not in response.content.decode()
     admin_client.post(f"{WALLETS}{wallet.pk}/change/", {"balance": "1000", "currency": "USD"})
     wallet.refresh_from_db()
     assert (wallet.balance, wallet.currency) == (Decimal("0"), "EUR")

@@ -34,8 +34,9 @@ class CustomToken(AbstractAPIToken):
         LIVE = "live", "Live"
         TEST = "test", "Test"
 
+    # blank: a form that leaves it out (the app's own forms, older clients) keeps the default.
     environment = models.CharField(
-        max_length=4, choices=Environment.choices, default=Environment.LIVE
+        max_length=4, choices=Environment.choices, default=Environment.LIVE, blank=True
     )
 
     class Meta(AbstractAPIToken.Meta):

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
                 ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
                 ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last used at')),
-                ('environment', models.CharField(choices=[('live', 'Live'), ('test', 'Test')], default='live', max_length=4)),
+                ('environment', models.CharField(blank=True, choices=[('live', 'Live'), ('test', 'Test')], default='live', max_length=4)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
                 ('owner_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contenttypes.contenttype', verbose_name='owner type')),
             ],

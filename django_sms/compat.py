@@ -19,8 +19,9 @@ except ImportError:
             InvalidTaskError as InvalidTask,
         )
     except ImportError as exc:
-        # A clear error instead of "No module named 'django_tasks'", where background sending
-        # is first needed; `manage.py check` reports it as django_sms.E008.
+        # A clear error instead of "No module named 'django_tasks'" (the backport is a
+        # dependency of the package; only a --no-deps install or a hand-written requirements
+        # file leaves it out).
         raise ConfigurationError(
             f"Background sending needs django.tasks, which Django {django.get_version()} does "
             "not have: install the django-tasks backport (python -m pip install django-tasks), "

@@ -23,8 +23,8 @@ except ImportError:
         # dependency of the package; only a --no-deps install or a hand-written requirements
         # file leaves it out).
         raise ConfigurationError(
-            f"Background sending needs django.tasks, which Django {django.get_version()} does "
-            "not have: install the django-tasks backport (python -m pip install django-tasks), "
+            f"django_sms needs django.tasks (background sending, the sweeper's task), which "
+            f"Django {django.get_version()} does not have: install the django-tasks backport (python -m pip install django-tasks), "
             "a dependency of django-transactional-sms that a --no-deps install or a "
             "hand-written requirements file can leave out."
         ) from exc

@@ -32,4 +32,4 @@ def test_without_a_task_framework_the_error_says_what_to_install(monkeypatch, mo
         monkeypatch.delitem(sys.modules, name, raising=False)
     with pytest.raises(ConfigurationError, match=r"pip install django-tasks") as raised:
         importlib.import_module(module)
-    assert "Background sending needs django.tasks" in str(raised.value)
+    assert "django_sms needs django.tasks" in str(raised.value)

@@ -24,7 +24,8 @@ except ImportError:
         # file leaves it out).
         raise ConfigurationError(
             f"django_sms needs django.tasks (background sending, the sweeper's task), which "
-            f"Django {django.get_version()} does not have: install the django-tasks backport (python -m pip install django-tasks), "
+            f"Django {django.get_version()} does not have: install the django-tasks backport "
+            "(python -m pip install django-tasks), "
             "a dependency of django-transactional-sms that a --no-deps install or a "
             "hand-written requirements file can leave out."
         ) from exc

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -329,6 +330,8 @@ def start_worker(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
     database; stop them afterwards."""
     started: list[subprocess.Popen] = []
 
+    swapped = getattr(django_settings, "DJANGO_SMS_MESSAGE_MODEL", "")
+
     def start(settings_module: str, *command: str, module: str = "django") -> subprocess.Popen:
         env = {
             **os.environ,
@@ -336,6 +339,8 @@ def start_worker(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
             "SMS_WORKER_DB_NAME": connection.settings_dict["NAME"],
             "SMS_WORKER_STATE_DIR": str(tmp_path),
             "PYTHONPATH": str(ROOT),
+            # The swapped run's models (tests/settings_swapped.py), in the worker too.
+            "SMS_WORKER_SWAPPED_MODELS": swapped and "1",
         }
         process = subprocess.Popen(
             [sys.executable, "-m", module, *command],

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db.models import QuerySet
-
 from django_sms import encoding, phone, tasks, wallets
 from django_sms.backends.handler import DEFAULT_SMS_BACKEND_ALIAS, sms_backends
 from django_sms.bulk import deliver_concurrently
@@ -36,7 +34,8 @@ from django_sms.conf import sms_settings
 from django_sms.delivery import claim, deliver_claimed, sending_event
 from django_sms.exceptions import InvalidMessage, OptedOut
 from django_sms.message import SMS, connect_pipeline
-from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
+from django_sms.models import AbstractMessage, EventSource, StatusEvent, get_message_model
+from django_sms.optouts import opted_out
 from django_sms.status import Status
 from django_sms.transactions import after_commit, atomic_for, in_atomic_block
 from django_sms.transitions import Change, schedule_signals
@@ -128,24 +127,13 @@ def prepare(sms: SMS, using: str | None) -> Prepared:
     return Prepared(sms, alias, recipient.country)
 
 
-def opt_outs_of(numbers: Iterable[str]) -> QuerySet[OptOut, tuple[str, str]]:
-    """The opt-outs of ``numbers`` as ``(phone_number, sender)`` pairs."""
-    return (
-        OptOut._default_manager.filter(phone_number__in=set(numbers))
-        .order_by()
-        .values_list("phone_number", "sender")
-    )
-
-
 def check_opt_outs(prepared: Sequence[Prepared]) -> None:
     """Refuse numbers on the opt-out list (for every sender, or for this sender)."""
-    blocked = set(opt_outs_of(p.sms.to for p in prepared))
-    if not blocked:
-        return
+    blocked = opted_out((p.sms.to, p.sms.sender or "") for p in prepared)
     for p in prepared:
-        for sender in ("", p.sms.sender or ""):
-            if (p.sms.to, sender) in blocked:
-                raise OptedOut(p.sms.to, sender)
+        recipient = (p.sms.to, p.sms.sender or "")
+        if recipient in blocked:
+            raise OptedOut(p.sms.to, blocked[recipient])
 
 
 # -- 2.-3. idempotency and persistence --------------------------------------------------------

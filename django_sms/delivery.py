@@ -373,8 +373,7 @@ def prepare_answer(
 ) -> Answer:
     """What to store for one claimed row's answer: its status, event and columns.
 
-    A row paid from a wallet is settled here (capture, adjustment or release of its hold),
-    in the wallet's own short transaction.
+    A row paid from a wallet is settled with its status, in the transaction that stores it.
 
     ``alias``/``provider`` are the backend that made the last attempt (``attempt``): the
     message records them, unless the outcome is a transient failure (its retry starts again
@@ -415,9 +414,11 @@ def prepare_answer(
             if new == Status.FAILED:
                 status_fields["error_message"] = f"{exc} (gave up after {attempt} attempts)"[:2000]
     if row.wallet_id is not None:
-        # Like the status fields: when a report beat this answer, the wallets' status_changed
-        # receiver has already settled the charge by the report's status.
-        status_fields.update(wallets.settle(row, new, fields.get("segments", row.segments)))
+        # A plain capture rides on the answer's UPDATE (no query); any other settlement is
+        # done by transitions in the answer's transaction. Like the status fields, it is
+        # stored only if the answer moves the message on.
+        segments = fields.get("segments", row.segments)
+        status_fields.update(wallets.capture_fields(row, new, segments))
     event = StatusEvent(
         status=new,
         source=EventSource.SEND,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -82,7 +83,7 @@ def test_a_stop_while_a_retry_waits_cancels_it(settings, client, wallet):
         next_attempt_at=timezone.now() - timedelta(seconds=1)
     )
 
-    call_command("smssync", stdout=open("/dev/null", "w"))
+    call_command("smssync", stdout=io.StringIO())
 
     check_canceled_and_released(message, wallet)
     assert FlakyBackend.counts[str(message.reference)] == 1  # the first attempt only
@@ -91,8 +92,9 @@ def test_a_stop_while_a_retry_waits_cancels_it(settings, client, wallet):
 @pytest.mark.slow
 @needs_postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_stop_while_queued_for_a_db_worker_cancels_it(settings, client, wallet, start_worker,
-                                                         tmp_path):
+def test_a_stop_while_queued_for_a_db_worker_cancels_it(
+    settings, client, wallet, start_worker, tmp_path  # noqa: F811 (the imported fixture)
+):
     apply_worker_settings(settings, "tests.settings_dbworker")
     settings.DJANGO_SMS = {**settings.DJANGO_SMS, "PRICES": {"EUR": {"default": "0.05"}}}
     settings.SMS_BACKENDS = {

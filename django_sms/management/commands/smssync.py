@@ -119,6 +119,7 @@ class Command(BaseCommand):
                 f"Done: {report.redelivered} delivered, {report.enqueued} enqueued, "
                 f"{report.rescued} marked unknown, {report.polled} polled "
                 f"({report.poll_changes} changed, {report.poll_errors} errors{paused}), "
-                f"{report.matched} webhook events matched."
+                f"{report.matched} webhook events matched, {report.settled} charges "
+                f"reconciled, {report.settled_unknown} unknown message(s) captured."
             )
         )

@@ -84,6 +84,11 @@ def _check_one_backend(alias: str, conf: Any) -> Iterator[checks.CheckMessage]:
         return
     try:
         backend = backend_cls(alias=alias, **options)
+    except ConfigurationError as exc:
+        # Backends refuse to be created without their credentials (see HttpBackend).
+        yield _error(str(exc), "django_sms.E010",
+                     hint=f"Set the credential in SMS_BACKENDS[{alias!r}]['OPTIONS'].")
+        return
     except Exception as exc:
         yield _error(
             f"SMS backend {alias!r} cannot be created from its OPTIONS: {exc}", "django_sms.E004"

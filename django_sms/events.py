@@ -89,18 +89,44 @@ class RecordedStatus:
 # -- keys and references ------------------------------------------------------------------------
 
 
+#: The shortest prefix of a reference a provider may carry instead of the whole of it (OVH's
+#: ``tag`` holds 20 characters: 80 bits of the UUID, 76 of them random).
+MIN_REFERENCE_PREFIX = 20
+
+
 def normalize_message_ref(value: Any) -> str:
     """Our message reference as stored on events: 32 lower-case hex digits, or "".
 
     Providers echo the reference back as we sent it (``str(uuid)``), but some strip or
-    upper-case it; anything that is not a UUID is not one of ours.
+    upper-case it. A provider whose field is too short for it (OVH's 20-character ``tag``)
+    carries a prefix of the hex digits instead: kept as it is (20 to 31 hex digits) and
+    matched by range. Anything else is not one of ours.
     """
     if not value:
         return ""
+    text = str(value).strip()
     try:
-        return uuid.UUID(str(value).strip()).hex
+        return uuid.UUID(text).hex
     except ValueError:
-        return ""
+        pass
+    prefix = text.lower()
+    if MIN_REFERENCE_PREFIX <= len(prefix) < 32 and all(c in "0123456789abcdef" for c in prefix):
+        return prefix
+    return ""
+
+
+def reference_range(prefix: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """The smallest and largest reference starting with ``prefix`` (hex digits).
+
+    UUIDs sort like their hex digits on every database (PostgreSQL's uuid type, the 32-char
+    column elsewhere), so a prefix is an indexed range lookup.
+    """
+    return uuid.UUID(hex=prefix.ljust(32, "0")), uuid.UUID(hex=prefix.ljust(32, "f"))
+
+
+def _reference_prefixes(reference: uuid.UUID) -> list[str]:
+    """Every form of ``reference`` an event may carry: whole, or a prefix a provider kept."""
+    return [reference.hex[:length] for length in range(MIN_REFERENCE_PREFIX, 33)]
 
 
 def event_dedupe_key(alias: str, update: StatusUpdate) -> str:
@@ -259,10 +285,12 @@ def _find_message(
         return None, False, False
     model = get_message_model()
     message = None
-    if ref:
+    if len(ref) == 32:
         message = _by_reference(
             model, key=key, provider=provider, ref=ref, reference=uuid.UUID(hex=ref)
         ).first()
+    elif ref:
+        message = _by_reference_prefix(model, key=key, provider=provider, prefix=ref)
     if message is None and provider_message_id:
         message = _by_provider_id(
             model, key=key, provider=provider, provider_message_id=provider_message_id
@@ -284,6 +312,22 @@ def _by_reference(
         .filter(reference=reference, provider=provider)
         .order_by("pk")  # unique: one row at most
     )
+
+
+def _by_reference_prefix(
+    model: type[AbstractMessage], *, key: str, provider: str, prefix: str
+) -> AbstractMessage | None:
+    """The one message whose reference starts with ``prefix``; None when none does, or when
+    two do (76 random bits make that unlikely, but the provider id then decides)."""
+    found = list(
+        model._default_manager.annotate(
+            _seen=_seen(key),
+            _pending=_pending(Q(message_ref=prefix, provider=OuterRef("provider"))),
+        )
+        .filter(reference__range=reference_range(prefix), provider=provider)
+        .order_by()[:2]
+    )
+    return found[0] if len(found) == 1 else None
 
 
 def _by_provider_id(
@@ -443,7 +487,9 @@ def match_pending_events(
     unmatched = StatusEvent.objects.filter(message__isnull=True)
     if message is not None:
         # Only reports received through the provider that sent the message.
-        condition = Q(message_ref=message.reference.hex, provider=message.provider)
+        condition = Q(
+            message_ref__in=_reference_prefixes(message.reference), provider=message.provider
+        )
         if message.provider_message_id:
             condition |= Q(
                 provider=message.provider, provider_message_id=message.provider_message_id
@@ -470,21 +516,32 @@ def _messages_for(
     events: Sequence[StatusEvent],
 ) -> tuple[dict[Any, AbstractMessage], dict[Any, list[StatusEvent]]]:
     """The messages a batch of unmatched events belong to, and the events of each."""
-    refs = {e.message_ref for e in events if e.message_ref}
+    refs = {e.message_ref for e in events if len(e.message_ref) == 32}
+    prefixes = {e.message_ref for e in events if e.message_ref and len(e.message_ref) < 32}
     ids_by_provider: dict[str, set[str]] = {}
     for e in events:
         if e.provider_message_id:
             ids_by_provider.setdefault(e.provider, set()).add(e.provider_message_id)
     condition = Q(reference__in=[uuid.UUID(hex=r) for r in refs]) if refs else Q(pk__in=[])
+    for prefix in prefixes:
+        condition |= Q(reference__range=reference_range(prefix))
     for provider, ids in ids_by_provider.items():
         condition |= Q(provider=provider, provider_message_id__in=ids)
     model = get_message_model()
     by_ref: dict[str, AbstractMessage] = {}
     by_id: dict[tuple[str, str], AbstractMessage] = {}
+    ambiguous: set[str] = set()
     for m in model._default_manager.filter(condition):
         by_ref[m.reference.hex] = m
+        for prefix in prefixes:
+            if m.reference.hex.startswith(prefix):
+                if prefix in by_ref:
+                    ambiguous.add(prefix)
+                by_ref[prefix] = m
         if m.provider_message_id:
             by_id.setdefault((m.provider, m.provider_message_id), m)
+    for prefix in ambiguous:  # two messages share it: the provider id decides
+        del by_ref[prefix]
     messages: dict[Any, AbstractMessage] = {}
     grouped: dict[Any, list[StatusEvent]] = {}
     for e in events:

@@ -241,3 +241,39 @@ def test_an_unknown_message_has_its_hold_captured_after_the_horizon(settings, wa
     last = message.events.order_by("pk").last()
     assert last.source == "system" and "UNKNOWN_SETTLE_AFTER" in last.provider_status_text
     check_money(wallet)
+
+
+# -- a report for another provider's message ---------------------------------------------------
+
+
+def test_a_report_for_another_providers_message_moves_no_money(settings, client, wallet):
+    from django_sms.testing.webhooks import ovh_status_callback, post_callback
+
+    secret = "k3D9wq0Jr8vT2bYxN5mLp7Hs4Zc1Fa6Ue"
+    settings.SMS_BACKENDS = {
+        "default": {"BACKEND": "django_sms.backends.locmem.SmsBackend"},
+        "hook": {"BACKEND": "tests.webhook_backend.SmsBackend", "OPTIONS": {"secrets": [SECRET]}},
+        "ovh": {
+            "BACKEND": "django_sms.backends.ovh.SmsBackend",
+            "OPTIONS": {
+                "application_key": "ak",
+                "application_secret": "as",
+                "consumer_key": "ck",
+                "service_name": "sms-ab12345-1",
+                "webhook_secret": secret,
+            },
+        },
+    }
+    message = SMS("Your code is 123456", TO).send(using="hook", wallet=wallet)
+    assert message.charge_status == "captured"
+    # An OVH "rejected" report (PTT 23) carrying the reference of the message sent elsewhere.
+    callback = ovh_status_callback(
+        id="555", ptt=23, description=2, extra={"tag": message.reference.hex}, alias="ovh"
+    )
+    assert post_callback(client, callback).status_code == 200
+    call_command("smssync", stdout=io.StringIO())  # nor is it matched later
+
+    message.refresh_from_db()
+    assert (message.status, message.charge_status) == (Status.ACCEPTED, "captured")
+    assert kinds(message) == ["hold"]
+    check_money(wallet)

@@ -23,11 +23,11 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+import django_sms.verification.codes as codes
 from django_sms.exceptions import SendCanceled
 from django_sms.models import StatusEvent, Verification, VerificationStatus
 from django_sms.signals import post_send, pre_send, status_changed
 from django_sms.status import Status
-from django_sms.verification import codes
 
 #: Metadata key of the messages that carry a code.
 METADATA_KEY = "verification_id"

@@ -19,6 +19,11 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.text import slugify
 
+# Submodules imported by their full names: "from django_sms.verification import codes" would
+# import this package's __init__, which imports this module (an import circle).
+import django_sms.verification.codes as codes
+import django_sms.verification.limits as limits
+import django_sms.verification.redaction as redaction
 from django_sms import phone
 from django_sms.conf import sms_settings
 from django_sms.exceptions import ConfigurationError, OptedOut, VerificationRateLimited
@@ -32,7 +37,6 @@ from django_sms.signals import (
 )
 from django_sms.status import Status
 from django_sms.transactions import after_commit, atomic_for
-from django_sms.verification import codes, limits, redaction
 from django_sms.verification.conf import verification_settings
 
 logger = logging.getLogger("django_sms.verification")

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, path
 
+import django_sms.verification.api as api
+import django_sms.verification.views as views
 from django_sms.api.schema import HAS_SPECTACULAR
-from django_sms.verification import api, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("start", api.StartVerificationView.as_view(), name="verification-start"),

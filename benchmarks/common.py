@@ -52,6 +52,7 @@ class Sizes:
     webhook_seconds: float  # load per endpoint
     workers: int  # messages per worker configuration
     profiled: int  # sends (and reports) per profile
+    reports_per_second: int  # the webhook benchmark's budget of unique signed reports
 
     def describe(self) -> str:
         return (
@@ -64,10 +65,10 @@ class Sizes:
     @classmethod
     def for_run(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(send=60, send_with_latency=10, rounds=2, bulk=100, webhook_seconds=2,
-                       workers=100, profiled=30)
+            return cls(send=60, send_with_latency=10, rounds=2, bulk=100, webhook_seconds=4,
+                       workers=100, profiled=30, reports_per_second=1500)
         return cls(send=2000, send_with_latency=200, rounds=5, bulk=5000,
-                   webhook_seconds=10, workers=2000, profiled=500)
+                   webhook_seconds=10, workers=2000, profiled=500, reports_per_second=3000)
 
 
 @dataclass

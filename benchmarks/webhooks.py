@@ -31,8 +31,6 @@ from django_sms.status import Status
 WEB_WORKERS = 3
 LOAD_THREADS = 2
 LOAD_CONNECTIONS = 16
-#: Request budget: unique reports generated per second of load.
-REPORTS_PER_SECOND = 3000
 ENDPOINTS = {
     "ours": "/sms/webhooks/default/status/",
     "peer": "/peer/status/",
@@ -55,17 +53,18 @@ def configuration(ctx: Context, workdir: Path, *, prepared: bool) -> list[Row]:
     ``prepare_threshold`` (docs/webhooks.rst, "Throughput"), for every endpoint alike."""
     config = "prepared" if prepared else "default"
     seconds = ctx.sizes.webhook_seconds
-    per_run = int(REPORTS_PER_SECOND * seconds / len(ROUNDS))
+    budget = ctx.sizes.reports_per_second
+    per_run = int(budget * seconds / len(ROUNDS))
     use_wrk = webhook_load.wrk_available()
     files = LOAD_THREADS if use_wrk else 2
-    ctx.log(f"  generating {len(ENDPOINTS) * (len(ROUNDS) * per_run + REPORTS_PER_SECOND):,} "
+    ctx.log(f"  generating {len(ENDPOINTS) * (len(ROUNDS) * per_run + budget):,} "
             "signed reports")
     plans: dict[str, list[Path]] = {}
     for name in ENDPOINTS:
         plans[name] = []
         for run in range(len(ROUNDS) + 1):  # the first is the warm-up
             messages = webhook_load.create_messages(
-                per_run if run else REPORTS_PER_SECOND, label=f"{config}/{name}"
+                per_run if run else budget, label=f"{config}/{name}"
             )
             plans[name].append(
                 webhook_load.write_requests(workdir / f"{name}-{run}", messages, files)
@@ -102,6 +101,9 @@ def configuration(ctx: Context, workdir: Path, *, prepared: bool) -> list[Row]:
                 f"reports {everything.wrapped} times"
             )
         check_effects(ctx, name, everything, label=f"{config}/{name}", in_flight=in_flight)
+        if not results[name].requests:
+            raise BenchmarkError(f"webhook load on {name}: no request answered in the timed "
+                                 "runs (is the machine overloaded?)")
 
     ours, peer, bare = results["ours"], results["peer"], results["bare"]
     generator = (f"wrk {LOAD_THREADS} threads, {LOAD_CONNECTIONS} connections" if use_wrk

@@ -143,7 +143,7 @@ class ProcessGroup:
         helper = self.start(
             "gunicorn",
             [sys.executable, "-m", "gunicorn", "benchmarks.wsgi:application",
-             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+             "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--preload",
              "--access-logfile", "/dev/null", "--log-level", "warning"],
             env=self.django_env(
                 SMS_BENCH_ROLE="smsbench-web", SMS_BENCH_PREPARED="1" if prepared else "0"

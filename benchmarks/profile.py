@@ -17,10 +17,12 @@ import pstats
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from benchmarks import webhook_load
 from benchmarks.common import Context, Numbers, sending_to
@@ -71,6 +73,8 @@ class Profile:
     stats: pstats.Stats
     #: Seconds per call measured without the profiler, just before.
     unprofiled: float
+    #: The SQL of one more call, as Django logged it (transaction control included).
+    statements: list[str] = field(default_factory=list)
 
     def by_component(self) -> dict[str, float]:
         """Own time per call, in milliseconds, per component."""
@@ -93,7 +97,7 @@ class Profile:
 
 
 def profiled(call: Callable[[], object], count: int) -> Profile:
-    """Time ``count`` calls, then profile ``count`` more."""
+    """Time ``count`` calls, profile ``count`` more, and capture the SQL of one more."""
     began = time.perf_counter()
     for _ in range(count):
         call()
@@ -103,7 +107,10 @@ def profiled(call: Callable[[], object], count: int) -> Profile:
     for _ in range(count):
         call()
     profiler.disable()
-    return Profile(count, pstats.Stats(profiler), unprofiled)
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    statements = [query["sql"] for query in captured.captured_queries]
+    return Profile(count, pstats.Stats(profiler), unprofiled, statements)
 
 
 def send_profiles(ctx: Context) -> tuple[Profile, Profile]:
@@ -198,7 +205,17 @@ def section(title: str, intro: str, ours: Profile, peer: Profile, unit: str) -> 
         "|---|---|---|",
     ]
     lines += [f"| {name} | {calls:g} | {ms:.2f} |" for name, calls, ms in ours.app_functions(15)]
+    for who, profile in (("the app", ours), ("the hand-written peer", peer)):
+        lines += ["", f"The SQL of one {unit}, {who} ({len(profile.statements)} statements, "
+                      "transaction control included):", ""]
+        lines += [f"1. `{shorten(sql)}`" for sql in profile.statements]
     return "\n".join(lines)
+
+
+def shorten(sql: str, width: int = 110) -> str:
+    """The start of a statement, on one line, without backticks (it goes in Markdown code)."""
+    text = " ".join(sql.replace("`", "").split())
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def where_the_time_goes(ctx: Context, topics: list[str]) -> str:

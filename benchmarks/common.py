@@ -48,7 +48,8 @@ class Sizes:
     send: int  # messages per loop in the per-message benchmark
     send_with_latency: int  # the same at 50 ms of provider latency
     rounds: int  # the loops alternate in this many rounds
-    bulk: int  # messages of the bulk benchmark (both ways)
+    bulk: int  # messages of the bulk benchmark's send_mass_sms() call
+    bulk_loop: int  # messages of its send_sms() loop (one at a time: its rate is steady)
     webhook_seconds: float  # load per endpoint
     workers: int  # messages per worker configuration
     profiled: int  # sends (and reports) per profile
@@ -58,16 +59,18 @@ class Sizes:
         return (
             f"Sizes: {self.send:,} messages per loop for the per-message cost "
             f"({self.send_with_latency:,} at {LATENCY_MS} ms of latency), {self.bulk:,} "
-            f"messages each way for bulk, {self.workers:,} messages per worker configuration, "
+            f"messages in one `send_mass_sms()` call against a loop of {self.bulk_loop:,} "
+            f"`send_sms()` for bulk, {self.workers:,} messages per worker configuration, "
             f"{self.webhook_seconds:g} s of load per webhook endpoint (after a 1 s warm-up)."
         )
 
     @classmethod
     def for_run(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(send=60, send_with_latency=10, rounds=2, bulk=100, webhook_seconds=4,
+            return cls(send=60, send_with_latency=10, rounds=2, bulk=100, bulk_loop=20,
+                       webhook_seconds=4,
                        workers=100, profiled=30, reports_per_second=1500)
-        return cls(send=2000, send_with_latency=200, rounds=5, bulk=5000,
+        return cls(send=2000, send_with_latency=200, rounds=5, bulk=5000, bulk_loop=1000,
                    webhook_seconds=10, workers=2000, profiled=500, reports_per_second=3000)
 
 

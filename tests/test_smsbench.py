@@ -76,7 +76,7 @@ def verdicts(output: str, what: str) -> list[str]:
 @pytest.mark.slow
 @needs_postgres
 def test_a_quick_run_prints_the_table_writes_the_report_and_drops_its_database(tmp_path):
-    output, report, _ = run_benchmark(tmp_path, "--only", "queries,send", "--profile")
+    output, report, _ = run_benchmark(tmp_path, "--only", "queries,send,bulk", "--profile")
 
     assert ("| Measurement | django-transactional-sms | Baseline | Ratio | Target | Verdict |"
             in output)
@@ -97,16 +97,19 @@ def test_a_quick_run_prints_the_table_writes_the_report_and_drops_its_database(t
                       "Floor of a stored send, Vonage:",
                       "Per-message cost, Vonage: the app's backend alone"):
         assert verdicts(output, reference) == [" | "], reference
-    assert "Bulk:" not in output  # --only
+    assert re.search(r"\| Bulk: 100 messages, 50 ms provider latency: `send_mass_sms\(\)` .* \| "
+                     r"≥ 15x \| (met|\*\*not met\*\*) \|", output)
+    assert "Webhook ingestion" not in output and "Worker throughput" not in output  # --only
     # --profile: where the time of a send goes, the app beside its peer.
     assert "### A send (Vonage, 0 ms provider latency)" in output
     assert re.search(r"\| psycopg \(driver, waiting for PostgreSQL\) \| \d+\.\d\d \| "
                      r"\d+\.\d\d \|", output)
     assert "`django_sms." in output
+    assert "The SQL of one send, the hand-written peer (3 statements" in output
 
     document = report.read_text()
     assert document.startswith("# Benchmarks")
-    assert "-m benchmarks --quick --only queries,send --profile" in document
+    assert "-m benchmarks --quick --only queries,send,bulk --profile" in document
     for fact in ("**CPU**", "**Memory**", "**OS**", "**Commit measured**: `", "Python ",
                  "Django ", "PostgreSQL "):
         assert fact in document

@@ -79,14 +79,13 @@ def missing_requirements(parts: Sequence[str]) -> list[str]:
 
 def run(options: dict[str, Any], write: Callable[[str], None]) -> int:
     """Create the database, run the measuring process, drop the database; its exit status."""
-    import psycopg
-
     parts = parse_only(options.get("only"))
     missing = missing_requirements(parts)
     if missing:
-        raise BenchmarkError(
-            f"the benchmark needs {', '.join(missing)} ({INSTALL_HINT})."
-        )
+        raise BenchmarkError(f"the benchmark needs {', '.join(missing)} ({INSTALL_HINT}).")
+    # Imported once it is known to be there, for the message above.
+    import psycopg
+
     if "webhooks" in parts and shutil.which("wrk") is None:
         write("wrk is not installed (apt-get install wrk): the webhook benchmark falls back "
               "on a Python load generator, which measures less.")

@@ -141,9 +141,12 @@ def ovh_connect(session: requests.Session, url: str) -> Post:
     delta = int(session.get(f"{url}/1.0/auth/time", timeout=TIMEOUT).json()) - int(time.time())
 
     def post(text: str, to: str, reference: str) -> str:
+        # OVH takes a tag of at most 20 characters: the first 20 hex digits of our reference,
+        # as the app's backend sends it.
+        tag = reference.replace("-", "")[:20]
         body = json.dumps(
             {"message": text, "receivers": [to], "sender": SENDER, "noStopClause": True,
-             "priority": "high", "tag": reference, "charset": "UTF-8"}
+             "priority": "high", "tag": tag, "charset": "UTF-8"}
         )
         timestamp = str(int(time.time()) + delta)
         signed = "+".join([CREDENTIALS.ovh_application_secret, CREDENTIALS.ovh_consumer_key,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import cProfile
 import pstats
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -215,9 +216,16 @@ def section(title: str, intro: str, ours: Profile, peer: Profile, unit: str) -> 
     return "\n".join(lines)
 
 
-def shorten(sql: str, width: int = 110) -> str:
-    """The start of a statement, on one line, without backticks (it goes in Markdown code)."""
-    text = " ".join(sql.replace("`", "").split())
+#: A run of selected or inserted columns: ``"table"."column", `` or ``"column", ``.
+COLUMN = r'(?:"\w+"\.)?"\w+"(?: AS "\w+")?'
+COLUMNS = re.compile(rf"(?:{COLUMN}, ){{3,}}(?:{COLUMN})?")
+
+
+def shorten(sql: str, width: int = 500) -> str:
+    """A statement on one line, its column lists elided (its conditions are what tell where
+    the time goes), without backticks (it goes in Markdown code)."""
+    text = COLUMNS.sub(lambda found: "…, " if found[0].endswith(", ") else "…",
+                       " ".join(sql.replace("`", "").split()))
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

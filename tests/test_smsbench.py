@@ -27,7 +27,7 @@ from benchmarks.__main__ import parser
 from benchmarks.peer_send import InvalidNumber, hand_written_send
 from benchmarks.peer_webhook import VonageStatusView
 from benchmarks.processes import BenchmarkError
-from benchmarks.profile import component
+from benchmarks.profile import component, shorten
 from benchmarks.providers import CREDENTIALS, PROVIDERS
 from benchmarks.report import Row, replace_admin_section, table, write_report
 from benchmarks.runner import PARTS, database_url, output_path, parse_only
@@ -236,6 +236,16 @@ def test_the_profile_sorts_time_into_components():
         "benchmarks (the peer's own code)")
     assert component("/usr/lib/python3.12/uuid.py", "uuid4") == (
         "other (standard library, builtins)")
+
+
+def test_the_profile_shows_a_statement_without_its_column_lists():
+    sql = ('SELECT "m"."id", "m"."to", "m"."text", "m"."status", EXISTS(SELECT 1 AS "a" FROM '
+           '"e" U0 WHERE U0."key" = \'k\' LIMIT 1) AS "_seen" FROM "m" WHERE "m"."ref" = \'r\'')
+    assert shorten(sql) == ('SELECT …, EXISTS(SELECT 1 AS "a" FROM "e" U0 WHERE U0."key" = \'k\' '
+                            'LIMIT 1) AS "_seen" FROM "m" WHERE "m"."ref" = \'r\'')
+    assert shorten('INSERT INTO "m" ("a", "b", "c", "d") VALUES (1, 2, 3, 4)') == (
+        'INSERT INTO "m" (…) VALUES (1, 2, 3, 4)')
+    assert shorten("SELECT `x`\n  FROM y", width=12) == "SELECT x ..."
 
 
 # -- the hand-written peers do the work they claim ---------------------------------------------

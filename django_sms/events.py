@@ -18,10 +18,10 @@ with ``django_sms.transitions.apply_status`` (forward only, finals are final,
   with ``message=None`` and applied later by :func:`match_pending_events`, which runs for a
   message when a later report about it arrives, and for everything pending when the sweeper
   (``manage.py smssync``) calls it.
-* **Cheap.** A report about a known message costs one SELECT (message, duplicate check and
-  pending check in one query), then one INSERT and one UPDATE in one transaction on the
-  message's database — the same statements on every database. The event is saved with
-  ``save()``, so ``post_save`` fires for it.
+* **Cheap.** A report about a known message costs one SELECT (the message and the pending
+  check in one query), then one INSERT and one UPDATE in one transaction on the message's
+  database — the same statements on every database. A retried report costs the SELECT and
+  the refused INSERT. The event is saved with ``save()``, so ``post_save`` fires for it.
 """
 
 from __future__ import annotations
@@ -210,14 +210,12 @@ def record_status_update(
     ref = normalize_message_ref(update.message_ref)
     provider_message_id = storable_text(update.provider_message_id, 100)
 
-    message, seen, pending = _find_message(provider, provider_message_id, ref, key)
+    message, pending = _find_message(provider, provider_message_id, ref)
     if pending and message is not None:
         # Reports that arrived before this message could be matched happened before this
         # one: apply them first, so the history reads in order. (Also when this report is
         # a retry of one of them: the retry is what lets them be matched now.)
         match_pending_events(message)
-    if seen:
-        return RecordedStatus("duplicate", message=message)
 
     event = _build_event(backend, update, key, ref, provider_message_id, source)
     fields: dict[str, Any] = {}
@@ -235,8 +233,9 @@ def record_status_update(
     inserted = False
     try:
         with atomic_for(StatusEvent):
-            # The INSERT comes first: it claims the dedupe key, so a concurrent copy of this
-            # report fails here and changes nothing.
+            # The INSERT comes first: it claims the dedupe key, so a copy of this report —
+            # retried by the provider, or delivered twice at the same time — fails here and
+            # changes nothing (its transaction, or savepoint in a caller's, rolls back).
             event.save(force_insert=True)
             inserted = True
             if message is not None:
@@ -266,62 +265,59 @@ def record_status_update(
 
 
 def _find_message(
-    provider: str, provider_message_id: str, ref: str, key: str
-) -> tuple[AbstractMessage | None, bool, bool]:
-    """The message a report is about, whether the report was recorded already, and whether
-    unmatched reports about the message are waiting — in one query, two when the report
-    carries a reference that is not one of ours.
+    provider: str, provider_message_id: str, ref: str
+) -> tuple[AbstractMessage | None, bool]:
+    """The message a report is about, and whether unmatched reports about the message are
+    waiting — in one query, two when the report carries a reference that is not one of ours.
 
     Only a message sent through ``provider`` can match: a report received by one provider's
     webhook never touches a message another provider sent, whatever reference it carries
     (whoever can call one provider's callback URL cannot settle another's messages).
     Our reference wins over the provider id (it cannot collide across accounts), so it is
-    looked up alone first. The provider id is the fallback, and the only
-    key of providers that echo no reference. The duplicate check rides on the same query
-    only when a message is found (a duplicate report about an unknown message is caught by
-    the unique key instead).
+    looked up alone first. The provider id is the fallback, and the only key of providers
+    that echo no reference. Whether the report was recorded already is not asked here: the
+    unique dedupe key refuses its INSERT (a retried report is rare; the common one saves
+    the subquery).
     """
     if not ref and not provider_message_id:
-        return None, False, False
+        return None, False
     model = get_message_model()
     message = None
     if len(ref) == 32:
         message = _by_reference(
-            model, key=key, provider=provider, ref=ref, reference=uuid.UUID(hex=ref)
+            model, provider=provider, ref=ref, reference=uuid.UUID(hex=ref)
         ).first()
     elif ref:
-        message = _by_reference_prefix(model, key=key, provider=provider, prefix=ref)
+        message = _by_reference_prefix(model, provider=provider, prefix=ref)
     if message is None and provider_message_id:
         message = _by_provider_id(
-            model, key=key, provider=provider, provider_message_id=provider_message_id
+            model, provider=provider, provider_message_id=provider_message_id
         ).first()
     if message is None:
-        return None, False, False
-    seen, pending = message._seen, message._pending  # type: ignore[attr-defined]  # annotations
-    return message, bool(seen), bool(pending)
+        return None, False
+    return message, bool(message._pending)  # type: ignore[attr-defined]  # an annotation
 
 
 def _by_reference(
-    model: type[AbstractMessage], *, key: str, provider: str, ref: str, reference: uuid.UUID
+    model: type[AbstractMessage], *, provider: str, ref: str, reference: uuid.UUID
 ) -> QuerySet[AbstractMessage]:
     # The message found has this reference: its unmatched events are compared with the
     # value itself rather than with the column cast to text.
     by_reference = Q(message_ref=ref, provider=OuterRef("provider"))
     return (
-        model._default_manager.annotate(_seen=_seen(key), _pending=_pending(by_reference))
+        model._default_manager.annotate(_pending=_pending(by_reference))
         .filter(reference=reference, provider=provider)
         .order_by("pk")  # unique: one row at most
     )
 
 
 def _by_reference_prefix(
-    model: type[AbstractMessage], *, key: str, provider: str, prefix: str
+    model: type[AbstractMessage], *, provider: str, prefix: str
 ) -> AbstractMessage | None:
     """The one message whose reference starts with ``prefix``; None when none does, or when
     two do (76 random bits make that unlikely, but the provider id then decides)."""
     found = list(
         model._default_manager.annotate(
-            _seen=_seen(key),
             _pending=_pending(Q(message_ref=prefix, provider=OuterRef("provider"))),
         )
         .filter(reference__range=reference_range(prefix), provider=provider)
@@ -331,21 +327,16 @@ def _by_reference_prefix(
 
 
 def _by_provider_id(
-    model: type[AbstractMessage], *, key: str, provider: str, provider_message_id: str
+    model: type[AbstractMessage], *, provider: str, provider_message_id: str
 ) -> QuerySet[AbstractMessage]:
     by_reference = Q(
         message_ref=_reference_hex(OuterRef("reference")), provider=OuterRef("provider")
     )
     return (
-        model._default_manager.annotate(_seen=_seen(key), _pending=_pending(by_reference))
+        model._default_manager.annotate(_pending=_pending(by_reference))
         .filter(provider=provider, provider_message_id=provider_message_id)
         .order_by("-created_at", "-pk")
     )
-
-
-def _seen(key: str) -> Exists:
-    """Whether an event with this dedupe key was recorded already."""
-    return Exists(StatusEvent.objects.filter(dedupe_key=key))
 
 
 def _pending(by_reference: Q) -> Exists:

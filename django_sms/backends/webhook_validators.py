@@ -11,7 +11,8 @@ strings while a secret is being rotated). The rules, in one place:
 
 * every validator whose OPTION is set must pass, in the order listed;
 * when none is set the callback is refused (fail closed) unless the OPTION
-  ``webhook_insecure`` is the boolean True (any other value, even a truthy string, refuses), which a deploy check reports (django_sms.W103);
+  ``webhook_insecure`` is the boolean True (any other value, even a truthy string, refuses),
+  which a deploy check reports (django_sms.W103);
 * a refusal is a :class:`~django_sms.exceptions.WebhookAuthenticationError` whose text says
   what failed; the webhook view answers 401 and logs it on ``django.security.*``.
 

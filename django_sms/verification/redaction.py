@@ -32,7 +32,9 @@ from django_sms.status import Status
 #: Metadata key of the messages that carry a code.
 METADATA_KEY = "verification_id"
 
+#: The codes being handed to a provider right now, masked in the HTTP layer's log records.
 _in_flight: set[str] = set()
+_in_flight_lock = threading.Lock()
 #: The code handed from ``start_verification()`` to a delivery in the same thread (the
 #: synchronous path): the receiver then needs no query. Other paths unseal the stored copy.
 _handover = threading.local()
@@ -45,7 +47,6 @@ def handing_over(verification_id: Any, code: str) -> Iterator[None]:
         yield
     finally:
         _handover.value = None
-_in_flight_lock = threading.Lock()
 
 
 def _verification_id(message: Any) -> str | None:

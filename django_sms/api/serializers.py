@@ -12,7 +12,10 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
+from django_sms.api import errors
+from django_sms.api.errors import MailjetError
 from django_sms.api.schema import schema_field
 from django_sms.models import AbstractMessage, ChargeStatus
 from django_sms.status import Status
@@ -129,25 +132,128 @@ def message_item(message: AbstractMessage) -> dict[str, Any]:
 # -- schema ------------------------------------------------------------------------------------
 
 
+class MailjetStringField(serializers.CharField):
+    """A required JSON string. DRF's ``CharField`` turns numbers into text; Mailjet answers
+    ``mj-0004 Type mismatch`` for them, so anything but a string is ``invalid`` here."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+def e164_prefix(value: str) -> None:
+    """Mailjet takes numbers in E.164 only: a national number is an unsupported country."""
+    if not value.startswith("+"):
+        raise serializers.ValidationError(
+            "To must be in E.164 format: '+', the country code, then the number (+33600000000).",
+            code="unsupported_country",
+        )
+
+
 class SendSMSSerializer(serializers.Serializer):
-    From = serializers.CharField(
+    """The body of ``POST v4/sms-send``: its shape and lengths. What the values mean (a
+    valid mobile number, an allowed sender ID, a text that fits) is checked by the pipeline.
+    """
+
+    From = MailjetStringField(
         min_length=3,
         max_length=11,
         trim_whitespace=False,
         help_text="Sender ID: 3-11 letters, digits, spaces or . - _ &, with a letter; or a number.",
     )
-    To = serializers.CharField(
+    To = MailjetStringField(
         min_length=1,
         max_length=20,
         trim_whitespace=False,
+        validators=[e164_prefix],
         help_text="Recipient in E.164 format: '+', country code, number (+33600000000).",
     )
-    Text = serializers.CharField(
+    Text = MailjetStringField(
         min_length=1,
+        # Far above 5 parts: refused before the text is even analysed.
         max_length=10000,
         trim_whitespace=False,
         help_text="The message: at most MAX_SEGMENTS parts (5: 765 GSM-7 or 335 UCS-2 characters).",
     )
+
+
+#: DRF's error codes, grouped as Mailjet reports them: the first group any property falls in
+#: decides the answer, and every property in that group is named in ``ErrorRelatedTo``.
+_MISSING = {"required"}
+_WRONG_TYPE = {
+    "invalid",
+    "null",
+    "null_characters_not_allowed",
+    "surrogate_characters_not_allowed",
+}
+_TOO_SHORT = {"blank", "min_length"}
+_TOO_LONG = {"max_length"}
+_COUNTRY = {"unsupported_country"}
+
+
+def validated_send(data: Any) -> dict[str, str]:
+    """``data`` validated by :class:`SendSMSSerializer`, or the :class:`MailjetError` Mailjet
+    would answer: missing properties first, then wrong types, then lengths, then format."""
+    serializer = SendSMSSerializer(data=data)
+    if serializer.is_valid():
+        return dict(serializer.validated_data)
+    codes: dict[str, set[str]] = {
+        name: {str(detail.code) for detail in details}
+        for name, details in serializer.errors.items()
+    }
+    if api_settings.NON_FIELD_ERRORS_KEY in codes:
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "SendSMSPayload".'
+        )
+    fields = serializer.fields
+
+    def named(group: set[str]) -> list[str]:
+        return [name for name in fields.keys() if name in codes and codes[name] & group]
+
+    if missing := named(_MISSING):
+        raise MailjetError(400, errors.MISSING_PROPERTY, "Missing mandatory property.", missing)
+    if wrong := named(_WRONG_TYPE):
+        reasons = sorted(
+            {
+                "it contains a NUL character"
+                for name in wrong
+                if "null_characters_not_allowed" in codes[name]
+            }
+            | {
+                "it contains an unpaired UTF-16 surrogate"
+                for name in wrong
+                if "surrogate_characters_not_allowed" in codes[name]
+            }
+        )
+        why = f": {'; '.join(reasons)}" if reasons else ""
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "string"{why}.', wrong
+        )
+    if short := named(_TOO_SHORT):
+        minimum = getattr(fields[short[0]], "min_length", None) or 1
+        raise MailjetError(
+            400,
+            errors.TOO_SHORT,
+            f"Characters limit below the minimum for the property. Min allowed - {minimum}.",
+            short,
+        )
+    if long := named(_TOO_LONG):
+        maximum = getattr(fields[long[0]], "max_length", None)
+        raise MailjetError(
+            400,
+            errors.TOO_LONG,
+            f"Characters limit exceeded for the property. Max allowed - {maximum}.",
+            long,
+        )
+    if country := named(_COUNTRY):
+        message = str(serializer.errors[country[0]][0])
+        raise MailjetError(
+            400, errors.UNSUPPORTED_COUNTRY, f"Unsupported country code. {message}", country
+        )
+    # A code this mapping does not know (a validator added later): still Mailjet's shape.
+    name = next(iter(codes))
+    raise MailjetError(400, errors.BAD_REQUEST, str(serializer.errors[name][0]), [name])
 
 
 class CostSerializer(serializers.Serializer):

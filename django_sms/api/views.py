@@ -41,6 +41,7 @@ from django_sms.api.serializers import (
     message_item,
     send_response,
     statuses_for_codes,
+    validated_send,
 )
 from django_sms.api.throttling import TokenRateThrottle
 from django_sms.conf import sms_settings
@@ -73,10 +74,6 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 200
 #: from the payload on every POST: without a window, the same text sent to the same number
 #: days later would never go out.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-
-SENDER_MIN_LENGTH, SENDER_MAX_LENGTH = 3, 11
-RECIPIENT_MAX_LENGTH = 20
-TEXT_MAX_LENGTH = 10000  # far above 5 parts; refused before the text is even analysed
 
 LIMIT_DEFAULT, LIMIT_MAX = 10, 1000
 OFFSET_MAX = 2**31 - 1
@@ -122,77 +119,9 @@ class MailjetAPIView(APIView):
 # -- POST v4/sms-send --------------------------------------------------------------------------
 
 
-@dataclass
-class SendPayload:
-    sender: str
-    to: str
-    text: str
-
-
-def parse_send_payload(data: Any) -> SendPayload:
-    """Validate the body's shape the way Mailjet reports it: missing properties, then types,
-    then lengths. The meaning of each value (a valid number, a valid sender) is checked by
-    the pipeline."""
-    if not isinstance(data, dict):
-        raise MailjetError(
-            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "SendSMSPayload".'
-        )
-    missing = [name for name in ("From", "To", "Text") if name not in data]
-    if missing:
-        raise MailjetError(400, errors.MISSING_PROPERTY, "Missing mandatory property.", missing)
-    wrong = [name for name in ("From", "To", "Text") if not isinstance(data[name], str)]
-    if wrong:
-        raise MailjetError(
-            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "string".', wrong
-        )
-    sender, to, text = data["From"], data["To"], data["Text"]
-    for name, value in (("From", sender), ("To", to), ("Text", text)):
-        problem = not_text(value)
-        if problem:
-            raise MailjetError(
-                400,
-                errors.TYPE_MISMATCH,
-                f'Type mismatch. Expected type "string": {problem}.',
-                [name],
-            )
-    for name, value, minimum in (
-        ("From", sender, SENDER_MIN_LENGTH),
-        ("To", to, 1),
-        ("Text", text, 1),
-    ):
-        if len(value) < minimum:
-            raise MailjetError(
-                400,
-                errors.TOO_SHORT,
-                f"Characters limit below the minimum for the property. Min allowed - {minimum}.",
-                [name],
-            )
-    for name, value, maximum in (
-        ("From", sender, SENDER_MAX_LENGTH),
-        ("To", to, RECIPIENT_MAX_LENGTH),
-        ("Text", text, TEXT_MAX_LENGTH),
-    ):
-        if len(value) > maximum:
-            raise MailjetError(
-                400,
-                errors.TOO_LONG,
-                f"Characters limit exceeded for the property. Max allowed - {maximum}.",
-                [name],
-            )
-    if not to.startswith("+"):
-        raise MailjetError(
-            400,
-            errors.UNSUPPORTED_COUNTRY,
-            "Unsupported country code. To must be in E.164 format: '+', the country code, "
-            "then the number (+33600000000).",
-            ["To"],
-        )
-    return SendPayload(sender, to, text)
-
-
 def not_text(value: str) -> str:
-    """Why ``value`` cannot be stored as text ("" when it can): JSON can carry a NUL or an
-    unpaired UTF-16 surrogate, which no database column accepts."""
+    """Why a header's ``value`` cannot be stored as text ("" when it can): no database column
+    accepts a NUL or an unpaired UTF-16 surrogate."""
     if "\x00" in value:
         return "it contains a NUL character"
     try:
@@ -230,15 +159,17 @@ class SendView(MailjetAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        payload = parse_send_payload(request.data)
+        payload = validated_send(request.data)
         keys = self.idempotency_keys(request)
         key = keys[0] if keys else None
         existing = self.previous_send(keys)
         if existing is not None:
             return Response(send_response(existing))
         wallet = self.paying_wallet(request)
-        self.check_daily_limit(payload.text)
-        sms = SMS(text=payload.text, to=payload.to, sender=payload.sender, idempotency_key=key)
+        self.check_daily_limit(payload["Text"])
+        sms = SMS(
+            text=payload["Text"], to=payload["To"], sender=payload["From"], idempotency_key=key
+        )
         try:
             message = sms.send(wallet=wallet, token=self.token, fail_silently=True)
         except IntegrityError:

@@ -358,23 +358,43 @@ def first(request: Request, name: str) -> str | None:
 
 
 _UNIX = re.compile(r"-?[0-9]{1,12}")
+#: The timestamps a filter may name: from the Unix epoch to the last second Python's
+#: datetime holds in UTC. Outside, date arithmetic (the default 3-month window, the
+#: conversion to UTC) would overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def parse_timestamp(value: str, name: str) -> datetime:
-    """Unix seconds or an RFC 3339 date-time (naive ones are read as UTC)."""
+    """Unix seconds or an RFC 3339 date-time (naive ones are read as UTC), in UTC, between
+    :data:`EARLIEST` and :data:`LATEST`."""
     value = value.strip()
     try:
         if _UNIX.fullmatch(value):
-            return datetime.fromtimestamp(int(value), tz=UTC)
-        parsed = datetime.fromisoformat(value)
+            parsed = datetime.fromtimestamp(int(value), tz=UTC)
+        else:
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         raise MailjetError(
             400,
             errors.INVALID_DATETIME,
-            f"{name} is not a valid RFC3339 datetime nor a Unix timestamp: {value[:50]!r}.",
+            f"{name} is not a valid RFC3339 datetime nor a Unix timestamp: {value[:50]!r}. "
+            f"It must be between {EARLIEST:%Y-%m-%dT%H:%M:%SZ} and {LATEST:%Y-%m-%dT%H:%M:%SZ}.",
             [name],
         ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if not EARLIEST <= parsed <= LATEST:
+        raise MailjetError(
+            400,
+            errors.INVALID_DATETIME,
+            f"{name} is out of range: {value[:50]!r} is not between "
+            f"{EARLIEST:%Y-%m-%dT%H:%M:%SZ} (0) and {LATEST:%Y-%m-%dT%H:%M:%SZ} "
+            f"({int(LATEST.timestamp())}).",
+            [name],
+        )
+    return parsed
 
 
 def parse_filters(request: Request) -> Filters:

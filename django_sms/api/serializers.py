@@ -209,7 +209,8 @@ def validated_send(data: Any) -> dict[str, str]:
     fields = serializer.fields
 
     def named(group: set[str]) -> list[str]:
-        return [name for name in fields.keys() if name in codes and codes[name] & group]
+        # In the serializer's field order, which is the errors' order.
+        return [name for name, found in codes.items() if found & group]
 
     if missing := named(_MISSING):
         raise MailjetError(400, errors.MISSING_PROPERTY, "Missing mandatory property.", missing)

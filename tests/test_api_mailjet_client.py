@@ -7,10 +7,15 @@ receives (``Authorization: Bearer``, JSON body, an ``Idempotency-Key`` of its ow
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
+from functools import partial
 
 import pytest
+import requests
 from django.core.cache import cache
+from django.core.signals import request_started
 from mailjet_rest import Client
 from mailjet_rest.client import MailjetAuthError, ValidationError
 
@@ -37,6 +42,10 @@ def mailjet(live_server, django_user_model, settings):
     token, secret = create_token(owner, name="mailjet-rest")
     base = live_server.url + "/sms/"
     client = Client(auth=secret, version="v4", api_url=base)
+    # The SDK mounts its retrying adapter (3 retries on 429 and 5xx, obeying Retry-After)
+    # for https:// only; the live server speaks http, so mount it there too, to see what a
+    # client calling a real site over TLS does.
+    client.session.mount("http://", client.session.get_adapter("https://"))
     yield client, base, wallet, token
     client.close()
 
@@ -92,3 +101,79 @@ def test_mailjet_rest_sees_mailjet_errors(mailjet):
     with pytest.raises(MailjetAuthError, match="Not authorised"):
         client.api_call("GET", base + "v4/sms/count")
     assert get_message_model().objects.count() == 0
+
+
+def call_within(seconds, function):
+    """``function()``'s result, or a failure if it has not returned after ``seconds`` (a client
+    obeying a Retry-After of hours would otherwise hang the suite)."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = function()
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"the client still waits after {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"], time.monotonic() - started
+
+
+@pytest.fixture
+def server_requests():
+    """Paths of the requests the live server received."""
+    seen = []
+
+    def record(sender, environ, **kwargs):
+        seen.append(environ["PATH_INFO"])
+
+    request_started.connect(record)
+    yield seen
+    request_started.disconnect(record)
+
+
+def test_the_daily_limit_is_a_400_the_client_does_not_retry(mailjet, settings, server_requests):
+    client, base, _, _ = mailjet
+    settings.DJANGO_SMS = {**settings.DJANGO_SMS, "API_DAILY_LIMIT": 1}
+    body = {"From": "MJPilot", "To": "+33600000000", "Text": "first"}
+    send = partial(
+        client.api_call, "POST", base + "v4/sms-send", headers={"Content-Type": "application/json"}
+    )
+    assert send(data=body).status_code == 200
+    server_requests.clear()
+
+    with pytest.raises(ValidationError, match="SMS per day limit reached") as raised:
+        call_within(10, lambda: send(data={**body, "Text": "second"}))
+    assert raised.value.status_code == 400
+    assert server_requests == ["/sms/v4/sms-send"]  # asked once, not retried
+    assert get_message_model().objects.count() == 1
+
+
+def test_the_throttle_is_a_429_with_seconds_the_client_retries(mailjet, settings, server_requests):
+    client, base, _, _ = mailjet
+    settings.DJANGO_SMS = {**settings.DJANGO_SMS, "API_THROTTLE_RATE": "1/second"}
+    count = partial(client.api_call, "GET", base + "v4/sms/count")
+    assert count().json() == {"Count": 0}
+    server_requests.clear()
+
+    # Throttled at once; the client waits the Retry-After (1 second) and asks again.
+    response, elapsed = call_within(10, count)
+    assert response.status_code == 200 and response.json() == {"Count": 0}
+    assert len(server_requests) >= 2
+    assert 0.5 <= elapsed < 5
+
+
+def test_a_throttled_answer_says_how_many_seconds_to_wait(mailjet, settings):
+    client, base, _, _ = mailjet
+    settings.DJANGO_SMS = {**settings.DJANGO_SMS, "API_THROTTLE_RATE": "1/minute"}
+    url = base + "v4/sms/count"
+    assert client.api_call("GET", url).status_code == 200
+    raw = requests.get(url, headers={"Authorization": client.session.headers["Authorization"]})
+    assert raw.status_code == 429
+    assert raw.json()["ErrorCode"] == "djsms-0002"
+    assert 1 <= int(raw.headers["Retry-After"]) <= 60

@@ -9,7 +9,6 @@ pipeline holds any money.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -285,14 +284,13 @@ class SendView(MailjetAPIView):
             or 0
         )
         if used + needed > limit:
-            tomorrow = start + timedelta(days=1)
-            retry = max(1, math.ceil((tomorrow - timezone.now()).total_seconds()))
+            # Mailjet's answer: a 400, which clients do not retry. A 429 with a Retry-After
+            # of hours would hold a retrying client (mailjet-rest) until midnight.
             raise MailjetError(
-                429,
+                400,
                 errors.DAILY_LIMIT,
                 f"SMS per day limit reached. {used} of {limit} SMS parts were sent today; "
                 f"this message needs {needed}.",
-                headers={"Retry-After": str(retry)},
             )
 
 

@@ -124,6 +124,38 @@ def test_a_pending_message_has_an_empty_sent_ts(api, settings):
     assert data["Cost"] == {"Value": 0.05, "Currency": "EUR"}  # held
 
 
+def test_sent_ts_is_empty_while_pending_and_never_before_creation_ts(api, settings):
+    settings.SMS_BACKENDS = {
+        "default": {
+            "BACKEND": "django_sms.backends.dummy.SmsBackend",
+            "OPTIONS": {"status": "accepted"},
+        }
+    }
+    data = send(api).json()
+    assert data["Status"]["Name"] == "sent_pending"
+    assert data["SentTS"] == ""
+    listed = api.get(LIST).json()["Data"][0]
+    assert (listed["Status"]["Code"], listed["SentTS"]) == (1, "")
+
+    # The provider's clock runs behind ours: its times are before the message was created.
+    model = get_message_model()
+    message = model.objects.get()
+    model.objects.filter(pk=message.pk).update(
+        status="delivered",
+        sent_at=message.created_at - timedelta(seconds=30),
+        delivered_at=message.created_at - timedelta(seconds=10),
+    )
+    item = api.get(f"{LIST}/{data['MessageId']}").json()
+    assert item["Status"]["Code"] == 3
+    assert item["SentTS"] == item["CreationTS"] == data["CreationTS"]
+
+    model.objects.filter(pk=message.pk).update(
+        sent_at=message.created_at + timedelta(seconds=5), delivered_at=None
+    )
+    item = api.get(f"{LIST}/{data['MessageId']}").json()
+    assert item["SentTS"] == item["CreationTS"] + 5
+
+
 def test_a_message_failed_at_the_provider_costs_nothing(api, settings, wallet):
     settings.SMS_BACKENDS = {
         "default": {

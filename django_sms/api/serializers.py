@@ -95,6 +95,21 @@ def charged(message: AbstractMessage) -> Decimal:
     return Decimal(0)
 
 
+#: Mailjet's codes of a message the provider has not taken (yet): no ``SentTS``.
+NOT_SENT_CODES = frozenset({0, 1})
+
+
+def sent_ts(message: AbstractMessage, code: int) -> int | str:
+    """Mailjet's ``SentTS``: "" while the message is pending (``sent_pending``, or ``unknown``),
+    as Mailjet answers, and never earlier than ``CreationTS``, whatever the provider's clock
+    said."""
+    # A provider that reports "delivered" at once never stamps sent_at.
+    sent = message.sent_at or message.delivered_at
+    if code in NOT_SENT_CODES or sent is None:
+        return ""
+    return timestamp(max(sent, message.created_at))
+
+
 def _common(message: AbstractMessage) -> dict[str, Any]:
     status = MAILJET_STATUSES[STATUS_CODES.get(message.status, 0)]
     return {
@@ -103,8 +118,7 @@ def _common(message: AbstractMessage) -> dict[str, Any]:
         "MessageId": str(message.reference),
         "SmsCount": message.segments,
         "CreationTS": timestamp(message.created_at),
-        # A provider that reports "delivered" at once never stamps sent_at.
-        "SentTS": timestamp(message.sent_at or message.delivered_at),
+        "SentTS": sent_ts(message, status.code),
         "Cost": {"Value": float(charged(message)), "Currency": message.price_currency},
         "Status": {"Code": status.code, "Name": status.name, "Description": status.description},
     }

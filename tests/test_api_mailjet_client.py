@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.core.signals import request_started
 from mailjet_rest import Client
 from mailjet_rest.client import MailjetAuthError, ValidationError
+from mailjet_rest.errors import DoesNotExistError
 
 import django_sms
 from django_sms.models import get_message_model
@@ -177,3 +178,18 @@ def test_a_throttled_answer_says_how_many_seconds_to_wait(mailjet, settings):
     assert raw.status_code == 429
     assert raw.json()["ErrorCode"] == "djsms-0002"
     assert 1 <= int(raw.headers["Retry-After"]) <= 60
+
+
+def test_mailjet_rest_endpoint_helpers_work(mailjet):
+    """The SDK's own helpers build ``v4/REST/...`` URLs: the API serves those too."""
+    client, base, _, _ = mailjet
+    body = {"From": "MJPilot", "To": "+33600000000", "Text": "helpers"}
+    sent = client.sms_send.create(data=body)
+    assert sent.status_code == 200
+    message_id = sent.json()["MessageId"]
+    assert client.sms.get(id=message_id).json()["ID"] == message_id
+    assert [m["ID"] for m in client.sms.get(filters={"Limit": 5}).json()["Data"]] == [message_id]
+    assert client.sms_count.get().json() == {"Count": 1}
+    # An unknown URL is a JSON error the SDK can read, not an HTML page.
+    with pytest.raises(DoesNotExistError, match="No such endpoint"):
+        client.api_call("GET", base + "v4/sms/export/abc")

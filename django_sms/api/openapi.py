@@ -43,4 +43,5 @@ def only_sms_api(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[
         for endpoint in endpoints
         if isinstance(getattr(endpoint[3], "cls", None), type)
         and issubclass(endpoint[3].cls, MailjetAPIView)
+        and getattr(endpoint[3], "initkwargs", {}).get("in_schema", True)
     ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError
 from django.db.models import QuerySet, Sum
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -98,6 +99,8 @@ class MailjetAPIView(APIView):
     content_negotiation_class = JSONOnlyNegotiation
     if auto_schema() is not None:
         schema = auto_schema()
+    #: False for the URL aliases mailjet-rest's helpers call (left out of the schema).
+    in_schema = True
 
     def get_exception_handler(self) -> Any:
         return exception_handler
@@ -113,6 +116,46 @@ class MailjetAPIView(APIView):
         return get_message_model()._default_manager.filter(
             token__owner_type_id=self.token.owner_type_id, token__owner_id=self.token.owner_id
         )
+
+
+class UnknownURLView(APIView):
+    """Any other URL under ``v4/``, whatever the method: a JSON 404 in Mailjet's shape, with
+    the right URL when the client added a trailing slash. No authentication: which URLs
+    exist is public."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+    parser_classes = [MailjetJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
+    schema = None  # not an endpoint
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        where = f"{request.method} {request.path}"
+        without_slash = request.path_info.rstrip("/")
+        if without_slash != request.path_info and api_view_at(without_slash):
+            right = request.path[: len(request.path) - len(request.path_info)] + without_slash
+            raise MailjetError(
+                404,
+                errors.NOT_FOUND,
+                f"No such endpoint: {where}. The API's URLs have no trailing slash: {right}.",
+            )
+        raise MailjetError(404, errors.NOT_FOUND, f"No such endpoint: {where}.")
+
+
+def api_view_at(path_info: str) -> bool:
+    """Whether ``path_info`` is one of the API's endpoints."""
+    try:
+        match = resolve(path_info)
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "cls", None)
+    return isinstance(view_class, type) and issubclass(view_class, MailjetAPIView)
 
 
 # -- POST v4/sms-send --------------------------------------------------------------------------

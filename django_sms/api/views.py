@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from django_sms import encoding
 from django_sms.api import errors
 from django_sms.api.authentication import BearerTokenAuthentication, HasAPIToken
+from django_sms.api.daily_limit import DailyLimitReached, Reservation, reserve
 from django_sms.api.errors import MailjetError, exception_handler
 from django_sms.api.parsers import JSONOnlyNegotiation, MailjetJSONParser
 from django_sms.api.schema import auto_schema, extend_operation, parameter
@@ -208,24 +209,38 @@ class SendView(MailjetAPIView):
         if existing is not None:
             return Response(send_response(existing))
         wallet = self.paying_wallet(request)
-        self.check_daily_limit(payload["Text"])
         sms = SMS(
             text=payload["Text"], to=payload["To"], sender=payload["From"], idempotency_key=key
         )
+        reservation = self.reserve_daily_parts(payload["Text"])
         try:
-            message = sms.send(wallet=wallet, token=self.token, fail_silently=True)
+            message, stored = self.send(sms, wallet, keys)
+        except BaseException:
+            reservation.release()
+            raise
+        if not stored or message.charge_status == ChargeStatus.RELEASED:
+            # Another request's message, or one that never reached a carrier: not counted.
+            reservation.release()
+        return Response(send_response(message))
+
+    def send(
+        self, sms: SMS, wallet: AbstractWallet, keys: list[str]
+    ) -> tuple[AbstractMessage, bool]:
+        """Send ``sms`` through the pipeline: the message, and whether this request stored
+        it. Refusals become Mailjet's errors."""
+        try:
+            return sms.send(wallet=wallet, token=self.token, fail_silently=True), True
         except IntegrityError:
             # The same Idempotency-Key sent twice at once: the other request stored it first.
             existing = self.previous_send(keys)
             if existing is None:
                 raise
-            message = existing
+            return existing, False
         except Exception as exc:
             error = send_error(exc)
             if error is None:
                 raise
             raise error from exc
-        return Response(send_response(message))
 
     def idempotency_keys(self, request: Request) -> list[str]:
         """The stored forms of the client's ``Idempotency-Key``: today's, then yesterday's.
@@ -307,34 +322,22 @@ class SendView(MailjetAPIView):
             )
         return wallets[0]
 
-    def check_daily_limit(self, text: str) -> None:
-        """Refuse when the owner's SMS parts sent today would pass ``API_DAILY_LIMIT``.
+    def reserve_daily_parts(self, text: str) -> Reservation:
+        """Count the parts of ``text`` against the owner's ``API_DAILY_LIMIT`` for today, or
+        refuse with Mailjet's ``400 sms-0003``.
 
-        Counts the parts of the messages sent today (in the site's time zone) with the
-        owner's tokens, except those released because they never reached a carrier.
-        Concurrent requests may pass it by the parts in flight at that moment.
+        A 400, which clients do not retry: a 429 with a Retry-After of hours would hold a
+        retrying client (mailjet-rest) until midnight.
         """
         limit = sms_settings.API_DAILY_LIMIT
         if not limit:
-            return
-        needed = encoding.analyze(text).segments
-        start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-        used = (
-            self.owner_messages()
-            .filter(created_at__gte=start)
-            .exclude(charge_status=ChargeStatus.RELEASED)
-            .aggregate(parts=Sum("segments"))["parts"]
-            or 0
-        )
-        if used + needed > limit:
-            # Mailjet's answer: a 400, which clients do not retry. A 429 with a Retry-After
-            # of hours would hold a retrying client (mailjet-rest) until midnight.
+            return Reservation(self.token.owner_type_id, self.token.owner_id, date.min, 0)
+        try:
+            return reserve(self.token, encoding.analyze(text).segments, limit)
+        except DailyLimitReached as exc:
             raise MailjetError(
-                400,
-                errors.DAILY_LIMIT,
-                f"SMS per day limit reached. {used} of {limit} SMS parts were sent today; "
-                f"this message needs {needed}.",
-            )
+                400, errors.DAILY_LIMIT, f"SMS per day limit reached. {exc}"
+            ) from None
 
 
 def send_error(exc: Exception) -> MailjetError | None:

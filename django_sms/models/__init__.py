@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from django.apps import apps
 
+from django_sms.models.api import APIDailyUsage
 from django_sms.models.inbound import InboundMessage, OptOut
 from django_sms.models.messages import (
     AbstractMessage,
@@ -23,6 +24,7 @@ from django_sms.models.tokens import AbstractAPIToken, APIToken
 from django_sms.models.wallets import AbstractWallet, Currency, LedgerEntry, Wallet
 
 __all__ = [
+    "APIDailyUsage",
     "APIToken",
     "AbstractAPIToken",
     "AbstractMessage",

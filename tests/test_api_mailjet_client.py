@@ -192,4 +192,48 @@ def test_mailjet_rest_endpoint_helpers_work(mailjet):
     assert client.sms_count.get().json() == {"Count": 1}
     # An unknown URL is a JSON error the SDK can read, not an HTML page.
     with pytest.raises(DoesNotExistError, match="No such endpoint"):
+        client.api_call("GET", base + "v4/sms/export/abc/def")
+    with pytest.raises(ValidationError, match="Type mismatch"):
         client.api_call("GET", base + "v4/sms/export/abc")
+
+
+def test_mailjet_rest_exports_messages_as_csv(mailjet):
+    client, base, _, _ = mailjet
+    body = {"From": "MJPilot", "To": "+33600000000", "Text": "to export"}
+    sent = client.api_call(
+        "POST", base + "v4/sms-send", data=body, headers={"Content-Type": "application/json"}
+    ).json()
+    now = int(time.time())
+    period = {"FromTS": now - 3600, "ToTS": now + 60}
+
+    created = client.api_call(
+        "POST", base + "v4/sms/export", data=period, headers={"Content-Type": "application/json"}
+    )
+    assert created.status_code == 200
+    job = created.json()
+    assert (job["FromTs"], job["ToTs"]) == (period["FromTS"], period["ToTS"])
+    # Poll as a client would, until completed.
+    for _ in range(50):
+        job = client.api_call("GET", base + f"v4/sms/export/{job['ID']}").json()
+        if job["Status"]["Code"] in (3, 4):
+            break
+        time.sleep(0.1)
+    assert job["Status"]["Name"] == "COMPLETED"
+
+    csv_answer = requests.get(job["URL"], timeout=10)  # Mailjet's URLs need no token
+    assert csv_answer.status_code == 200
+    lines = csv_answer.text.splitlines()
+    assert lines[0].startswith("MessageId,From,To,CreationTS,SentTS,SmsCount,StatusCode")
+    assert len(lines) == 2 and lines[1].startswith(sent["MessageId"] + ",MJPilot,+33600000000,")
+
+    # The SDK's helpers reach the same endpoints (v4/REST/sms/export, v4/REST/sms/{ID}/export).
+    again = client.sms_export.create(data=period).json()
+    assert client.sms_export.get(id=again["ID"]).json()["Status"]["Name"] == "COMPLETED"
+
+    with pytest.raises(ValidationError, match="FromTS must not be older than one year"):
+        client.api_call(
+            "POST",
+            base + "v4/sms/export",
+            data={"FromTS": now - 400 * 86400, "ToTS": now},
+            headers={"Content-Type": "application/json"},
+        )

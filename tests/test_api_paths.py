@@ -49,7 +49,7 @@ def assert_json_404(response):
         ("post", "/sms/v4/sms-send/"),
         ("get", "/sms/v4/sms/"),
         ("get", "/sms/v4/sms/count/"),
-        ("get", "/sms/v4/sms/export/abc"),
+        ("get", "/sms/v4/sms/export/abc/def"),
         ("get", "/sms/v4/sms/1/2/3"),
         ("delete", "/sms/v4/nothing-here"),
         ("get", "/sms/v4"),
@@ -90,3 +90,11 @@ def test_the_paths_mailjet_rest_builds_are_served(client, auth):
     assert get_message_model().objects.count() == 2
     # They answer what the real URLs answer, errors included.
     assert client.get("/sms/v4/REST/sms/count").status_code == 401
+
+
+def test_an_export_id_that_is_not_a_number_is_a_json_400(client, auth):
+    response = client.get("/sms/v4/sms/export/abc", **auth)
+    assert response.status_code == 400
+    assert response.json()["ErrorCode"] == "mj-0004"
+    assert response.json()["ErrorRelatedTo"] == ["ID"]
+    assert client.get("/sms/v4/sms/export/abc").json()["ErrorCode"] == "mj-0015"

@@ -38,6 +38,8 @@ def test_schema_validates_with_fail_on_warn(tmp_path):
         "/sms/v4/sms",
         "/sms/v4/sms/{message_id}",
         "/sms/v4/sms/count",
+        "/sms/v4/sms/export",
+        "/sms/v4/sms/export/{export_id}",
     }
     assert schema["components"]["securitySchemes"]["smsApiToken"]["scheme"] == "bearer"
 
@@ -49,6 +51,8 @@ def test_schema_view_serves_only_the_api(client):
         "/sms/v4/sms",
         "/sms/v4/sms/{message_id}",
         "/sms/v4/sms/count",
+        "/sms/v4/sms/export",
+        "/sms/v4/sms/export/{export_id}",
     }
     send = schema["paths"]["/sms/v4/sms-send"]["post"]
     assert send["security"] == [{"smsApiToken": []}]

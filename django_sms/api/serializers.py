@@ -17,6 +17,7 @@ from rest_framework.settings import api_settings
 from django_sms.api import errors
 from django_sms.api.errors import MailjetError
 from django_sms.api.schema import schema_field
+from django_sms.api.timestamps import LATEST, parse_timestamp
 from django_sms.models import AbstractMessage, ChargeStatus
 from django_sms.status import Status
 
@@ -194,22 +195,28 @@ class SendSMSSerializer(serializers.Serializer):
 
 #: DRF's error codes, grouped as Mailjet reports them: the first group any property falls in
 #: decides the answer, and every property in that group is named in ``ErrorRelatedTo``.
-_MISSING = {"required"}
+#: Mailjet: "A mandatory property is missing or with null value" is mj-0003.
+_MISSING = {"required", "null"}
 _WRONG_TYPE = {
     "invalid",
-    "null",
     "null_characters_not_allowed",
     "surrogate_characters_not_allowed",
 }
 _TOO_SHORT = {"blank", "min_length"}
 _TOO_LONG = {"max_length"}
 _COUNTRY = {"unsupported_country"}
+_DATETIME = {"invalid_datetime"}
 
 
 def validated_send(data: Any) -> dict[str, str]:
-    """``data`` validated by :class:`SendSMSSerializer`, or the :class:`MailjetError` Mailjet
-    would answer: missing properties first, then wrong types, then lengths, then format."""
-    serializer = SendSMSSerializer(data=data)
+    """The body of ``POST v4/sms-send`` validated, or the :class:`MailjetError` Mailjet
+    would answer."""
+    return validated(SendSMSSerializer(data=data), "SendSMSPayload")
+
+
+def validated(serializer: serializers.Serializer, payload_type: str) -> dict[str, Any]:
+    """``serializer``'s validated data, or the :class:`MailjetError` Mailjet would answer:
+    missing properties first, then wrong types, then lengths, then formats."""
     if serializer.is_valid():
         return dict(serializer.validated_data)
     codes: dict[str, set[str]] = {
@@ -218,7 +225,7 @@ def validated_send(data: Any) -> dict[str, str]:
     }
     if api_settings.NON_FIELD_ERRORS_KEY in codes:
         raise MailjetError(
-            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "SendSMSPayload".'
+            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "{payload_type}".'
         )
     fields = serializer.fields
 
@@ -226,9 +233,13 @@ def validated_send(data: Any) -> dict[str, str]:
         # In the serializer's field order, which is the errors' order.
         return [name for name, found in codes.items() if found & group]
 
+    def first_message(names: list[str]) -> str:
+        return str(serializer.errors[names[0]][0])
+
     if missing := named(_MISSING):
         raise MailjetError(400, errors.MISSING_PROPERTY, "Missing mandatory property.", missing)
     if wrong := named(_WRONG_TYPE):
+        expected = getattr(fields[wrong[0]], "mailjet_type", "string")
         reasons = sorted(
             {
                 "it contains a NUL character"
@@ -243,7 +254,7 @@ def validated_send(data: Any) -> dict[str, str]:
         )
         why = f": {'; '.join(reasons)}" if reasons else ""
         raise MailjetError(
-            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "string"{why}.', wrong
+            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "{expected}"{why}.', wrong
         )
     if short := named(_TOO_SHORT):
         minimum = getattr(fields[short[0]], "min_length", None) or 1
@@ -262,13 +273,57 @@ def validated_send(data: Any) -> dict[str, str]:
             long,
         )
     if country := named(_COUNTRY):
-        message = str(serializer.errors[country[0]][0])
         raise MailjetError(
-            400, errors.UNSUPPORTED_COUNTRY, f"Unsupported country code. {message}", country
+            400,
+            errors.UNSUPPORTED_COUNTRY,
+            f"Unsupported country code. {first_message(country)}",
+            country,
         )
+    if dates := named(_DATETIME):
+        raise MailjetError(400, errors.INVALID_DATETIME, first_message(dates), dates)
     # A code this mapping does not know (a validator added later): still Mailjet's shape.
     name = next(iter(codes))
-    raise MailjetError(400, errors.BAD_REQUEST, str(serializer.errors[name][0]), [name])
+    raise MailjetError(400, errors.BAD_REQUEST, first_message([name]), [name])
+
+
+@schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0, "maximum": int(LATEST.timestamp())},
+            {"type": "string", "format": "date-time"},
+        ],
+        "description": "Unix seconds or an RFC 3339 date-time (without an offset: UTC).",
+    }
+)
+class TimestampField(serializers.Field):
+    """Unix seconds (a JSON integer) or an RFC 3339 date-time string, as a UTC datetime."""
+
+    mailjet_type = "timestamp"
+    default_error_messages = {
+        "invalid": "Expected Unix seconds (an integer) or an RFC 3339 date-time (a string)."
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        try:
+            return parse_timestamp(data, self.field_name or "timestamp")
+        except MailjetError as exc:
+            raise serializers.ValidationError(exc.error_message, code="invalid_datetime") from None
+
+    def to_representation(self, value: datetime) -> int:
+        return int(value.timestamp())
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    """The body of ``POST v4/sms/export``: the period to export."""
+
+    FromTS = TimestampField(help_text="Start of the period (at most one year ago).")
+    ToTS = TimestampField(help_text="End of the period (after FromTS).")
+
+
+def validated_export(data: Any) -> dict[str, datetime]:
+    return validated(ExportRequestSerializer(data=data), "SMSExportPayload")
 
 
 class CostSerializer(serializers.Serializer):
@@ -328,3 +383,36 @@ class ErrorSerializer(serializers.Serializer):
     StatusCode = serializers.IntegerField()
     ErrorMessage = serializers.CharField()
     ErrorRelatedTo = serializers.ListField(child=serializers.CharField())
+
+
+#: Mailjet's export status table (Code -> Name, Description).
+EXPORT_STATUSES: dict[int, tuple[str, str]] = {
+    1: ("PENDING", "The request is accepted."),
+    2: ("IN_PROGRESS", "The export is in progress."),
+    3: ("COMPLETED", "The export completed without errors."),
+    4: ("ERROR", "The export is in error state."),
+}
+
+
+class ExportStatusSerializer(serializers.Serializer):
+    Code = serializers.IntegerField(min_value=1, max_value=4)
+    Name = serializers.ChoiceField(choices=[name for name, _ in EXPORT_STATUSES.values()])
+    Description = serializers.CharField()
+
+
+class ExportSerializer(serializers.Serializer):
+    ID = serializers.IntegerField(help_text="The export's id, for GET v4/sms/export/{ID}.")
+    CreationTS = serializers.IntegerField(
+        allow_null=True, help_text="Unix seconds when the CSV was made; null until then."
+    )
+    ExpirationTS = serializers.IntegerField(
+        allow_null=True, help_text="Unix seconds until which URL works (7 days); null until then."
+    )
+    Status = ExportStatusSerializer()
+    URL = serializers.URLField(
+        allow_null=True, help_text="Where to download the CSV (no token needed) once completed."
+    )
+    FromTs = serializers.IntegerField(help_text="Start of the period, Unix seconds.")
+    ToTs = serializers.IntegerField(help_text="End of the period, Unix seconds.")
+    FromTS = serializers.IntegerField(help_text="Same as FromTs.")
+    ToTS = serializers.IntegerField(help_text="Same as ToTs.")

@@ -5,16 +5,17 @@ Mailjet's error shape (naming the right URL when only a trailing slash is wrong)
 the site's HTML 404 page.
 
 ``mailjet-rest`` (the official Python client) puts ``REST/`` in every v4 URL its endpoint
-helpers build (``client.sms_send.create()`` posts to ``v4/REST/sms/send``; providers.md
-§1.10): the endpoints are served at those paths too, so the client works unchanged. The
-aliases are left out of the OpenAPI schema.
+helpers build (``client.sms_send.create()`` posts to ``v4/REST/sms/send``,
+``client.sms_export.get(id=7)`` reads ``v4/REST/sms/7/export``; providers.md §1.10): the
+endpoints are served at those paths too, so the client works unchanged. The aliases are left
+out of the OpenAPI schema.
 """
 
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path, re_path
 
-from django_sms.api import schema, views
+from django_sms.api import export_views, schema, views
 
 
 def endpoints(prefix: str, name_prefix: str, **initkwargs: bool) -> list[URLPattern]:
@@ -22,6 +23,16 @@ def endpoints(prefix: str, name_prefix: str, **initkwargs: bool) -> list[URLPatt
         path(f"{prefix}sms-send", views.SendView.as_view(**initkwargs), name=f"{name_prefix}send"),
         path(
             f"{prefix}sms", views.MessageListView.as_view(**initkwargs), name=f"{name_prefix}list"
+        ),
+        path(
+            f"{prefix}sms/export",
+            export_views.ExportCreateView.as_view(**initkwargs),
+            name=f"{name_prefix}export",
+        ),
+        path(
+            f"{prefix}sms/export/<str:export_id>",
+            export_views.ExportDetailView.as_view(**initkwargs),
+            name=f"{name_prefix}export-detail",
         ),
         path(
             f"{prefix}sms/count",
@@ -38,11 +49,23 @@ def endpoints(prefix: str, name_prefix: str, **initkwargs: bool) -> list[URLPatt
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *endpoints("v4/", "api-sms-"),
+    # An export's URL: no token, a signed key (before v4/sms/export/<export_id>).
+    path(
+        "v4/sms/export/<int:export_id>/download",
+        export_views.ExportDownloadView.as_view(),
+        name="api-sms-export-download",
+    ),
     # mailjet-rest's client.sms_send.create() (before v4/REST/sms/<message_id>).
     path(
         "v4/REST/sms/send",
         views.SendView.as_view(in_schema=False),
         name="api-rest-sms-send-helper",
+    ),
+    # mailjet-rest's client.sms_export.get(id=...) puts the id before "export".
+    path(
+        "v4/REST/sms/<str:export_id>/export",
+        export_views.ExportDetailView.as_view(in_schema=False),
+        name="api-rest-sms-export-detail-helper",
     ),
     *endpoints("v4/REST/", "api-rest-sms-", in_schema=False),
 ]

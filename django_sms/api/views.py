@@ -1,5 +1,5 @@
 """The API's views: ``POST v4/sms-send``, ``GET v4/sms``, ``GET v4/sms/{id}``,
-``GET v4/sms/count``, as Mailjet's SMS API v4.
+``GET v4/sms/count``, as Mailjet's SMS API v4 (the exports' are in ``export_views``).
 
 Every request is authenticated by an API token; the token's owner's wallet pays and the
 owner sees only messages sent with its tokens. Bad input gets a 4xx in Mailjet's error shape
@@ -9,7 +9,6 @@ pipeline holds any money.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +29,7 @@ from django_sms.api.authentication import BearerTokenAuthentication, HasAPIToken
 from django_sms.api.daily_limit import DailyLimitReached, Reservation, reserve
 from django_sms.api.errors import MailjetError, exception_handler
 from django_sms.api.parsers import JSONOnlyNegotiation, MailjetJSONParser
+from django_sms.api.queries import owner_messages
 from django_sms.api.schema import auto_schema, extend_operation, parameter
 from django_sms.api.serializers import (
     MAILJET_STATUSES,
@@ -45,6 +45,7 @@ from django_sms.api.serializers import (
     validated_send,
 )
 from django_sms.api.throttling import TokenRateThrottle
+from django_sms.api.timestamps import parse_timestamp
 from django_sms.conf import sms_settings
 from django_sms.exceptions import (
     CountryNotAllowed,
@@ -89,22 +90,32 @@ ERRORS = {
 }
 
 
-class MailjetAPIView(APIView):
-    """Base of the API's views: bearer tokens, per-token throttling, JSON, Mailjet errors."""
+class PublicJSONView(APIView):
+    """Base of every view under ``v4/``: JSON in and out, errors in Mailjet's shape; no
+    authentication (the views that need a token add it)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+    parser_classes = [MailjetJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
+    schema = None  # not one of the API's endpoints
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+
+class MailjetAPIView(PublicJSONView):
+    """Base of the API's endpoints: bearer tokens, per-token throttling."""
 
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [HasAPIToken]
     throttle_classes = [TokenRateThrottle]
-    parser_classes = [MailjetJSONParser]
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = JSONOnlyNegotiation
     if auto_schema() is not None:
         schema = auto_schema()
     #: False for the URL aliases mailjet-rest's helpers call (left out of the schema).
     in_schema = True
-
-    def get_exception_handler(self) -> Any:
-        return exception_handler
 
     @property
     def token(self) -> AbstractAPIToken:
@@ -114,26 +125,13 @@ class MailjetAPIView(APIView):
 
     def owner_messages(self) -> QuerySet[AbstractMessage]:
         """Messages sent with any token of this token's owner."""
-        return get_message_model()._default_manager.filter(
-            token__owner_type_id=self.token.owner_type_id, token__owner_id=self.token.owner_id
-        )
+        return owner_messages(self.token.owner_type_id, self.token.owner_id)
 
 
-class UnknownURLView(APIView):
+class UnknownURLView(PublicJSONView):
     """Any other URL under ``v4/``, whatever the method: a JSON 404 in Mailjet's shape, with
     the right URL when the client added a trailing slash. No authentication: which URLs
     exist is public."""
-
-    authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
-    throttle_classes: list[Any] = []
-    parser_classes = [MailjetJSONParser]
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = JSONOnlyNegotiation
-    schema = None  # not an endpoint
-
-    def get_exception_handler(self) -> Any:
-        return exception_handler
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -399,46 +397,6 @@ def first(request: Request, name: str) -> str | None:
     """A query parameter's first occurrence (Mailjet: only the first of repeats counts)."""
     values = request.query_params.getlist(name)
     return values[0] if values else None
-
-
-_UNIX = re.compile(r"-?[0-9]{1,12}")
-#: The timestamps a filter may name: from the Unix epoch to the last second Python's
-#: datetime holds in UTC. Outside, date arithmetic (the default 3-month window, the
-#: conversion to UTC) would overflow.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
-
-
-def parse_timestamp(value: str, name: str) -> datetime:
-    """Unix seconds or an RFC 3339 date-time (naive ones are read as UTC), in UTC, between
-    :data:`EARLIEST` and :data:`LATEST`."""
-    value = value.strip()
-    try:
-        if _UNIX.fullmatch(value):
-            parsed = datetime.fromtimestamp(int(value), tz=UTC)
-        else:
-            parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=UTC)
-        parsed = parsed.astimezone(UTC)
-    except (ValueError, OverflowError, OSError):
-        raise MailjetError(
-            400,
-            errors.INVALID_DATETIME,
-            f"{name} is not a valid RFC3339 datetime nor a Unix timestamp: {value[:50]!r}. "
-            f"It must be between {EARLIEST:%Y-%m-%dT%H:%M:%SZ} and {LATEST:%Y-%m-%dT%H:%M:%SZ}.",
-            [name],
-        ) from None
-    if not EARLIEST <= parsed <= LATEST:
-        raise MailjetError(
-            400,
-            errors.INVALID_DATETIME,
-            f"{name} is out of range: {value[:50]!r} is not between "
-            f"{EARLIEST:%Y-%m-%dT%H:%M:%SZ} (0) and {LATEST:%Y-%m-%dT%H:%M:%SZ} "
-            f"({int(LATEST.timestamp())}).",
-            [name],
-        )
-    return parsed
 
 
 def parse_filters(request: Request) -> Filters:

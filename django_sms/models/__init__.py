@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from django.apps import apps
 
-from django_sms.models.api import APIDailyUsage
+from django_sms.models.api import APIDailyUsage, SMSExport
 from django_sms.models.inbound import InboundMessage, OptOut
 from django_sms.models.messages import (
     AbstractMessage,
@@ -36,6 +36,7 @@ __all__ = [
     "LedgerEntry",
     "Message",
     "OptOut",
+    "SMSExport",
     "StatusEvent",
     "Wallet",
     "get_message_model",

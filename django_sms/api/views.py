@@ -1,5 +1,5 @@
 """The API's views: ``POST v4/sms-send``, ``GET v4/sms``, ``GET v4/sms/{id}``,
-``GET v4/sms/count``, as Mailjet's SMS API v4 (the exports' are in ``export_views``).
+``GET v4/sms/count``, as Mailjet's SMS API v4 (the export views are in ``export_views``).
 
 Every request is authenticated by an API token; the token's owner's wallet pays and the
 owner sees only messages sent with its tokens. Bad input gets a 4xx in Mailjet's error shape
@@ -405,6 +405,11 @@ def parse_filters(request: Request) -> Filters:
     to_ts = parse_timestamp(raw_to, "ToTS") if raw_to else None
     from_ts = parse_timestamp(raw_from, "FromTS") if raw_from else (to_ts or now) - DEFAULT_WINDOW
     to = (first(request, "To") or "").strip() or None
+    if to is not None and (problem := not_text(to)):
+        # No database column holds it (PostgreSQL refuses the query itself).
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "string": {problem}.', ["To"]
+        )
     if to is not None and not to.startswith("+"):
         to = "+" + to  # an unencoded '+' arrives as a space, stripped above
     statuses = None

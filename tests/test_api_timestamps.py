@@ -104,16 +104,19 @@ def test_no_timestamp_filter_gives_a_500(api, path, from_ts, to_ts):
         assert data["ErrorCode"] == "mj-0009" and data["ErrorRelatedTo"][0] in params
 
 
+#: Characters filters are made of, and one databases refuse (a NUL). A lone surrogate cannot
+#: be sent in a URL at all.
 filter_value = st.text(
-    alphabet=st.sampled_from("0123456789+-:TZ ,.e\x00\ud7ff\u00e9٣") | st.characters(),
-    max_size=25,
-)
+    alphabet=st.sampled_from(list("0123456789+-:TZ ,.e\x00é٣")), max_size=25
+) | st.text(st.characters(exclude_categories=["Cs"]), max_size=25)
 
 
 @given(
     path=st.sampled_from([LIST, COUNT]),
     params=st.dictionaries(
-        st.sampled_from(["FromTS", "ToTS", "To", "StatusCode", "Limit", "Offset"]), filter_value
+        st.sampled_from(["FromTS", "ToTS", "To", "StatusCode", "Limit", "Offset"]),
+        filter_value,
+        max_size=2,  # a bad filter hides the others: few at a time reach the database
     ),
 )
 @settings(

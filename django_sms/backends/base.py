@@ -98,7 +98,8 @@ class WebhookRequest:
     Built by the webhook view from the Django request, so backends stay free of DRF and can
     be tested with plain values. ``body`` is the raw body exactly as received (signatures
     are computed over it); ``data`` is the parsed JSON object or form fields; ``query`` the
-    query string; ``url_secret`` the secret segment of the callback URL, if any.
+    query string; ``url_secret`` the secret segment of the callback URL, if any; ``url`` the
+    absolute URL called (query string included), which some providers sign.
     """
 
     method: str
@@ -108,6 +109,7 @@ class WebhookRequest:
     data: Any = None
     url_secret: str = ""
     basic_auth: tuple[str, str] | None = None
+    url: str = ""
 
 
 class BaseSmsBackend:

@@ -281,7 +281,19 @@ def test_a_huge_body_is_refused(api):
 def test_denied_countries_are_unsupported(api, settings):
     settings.DJANGO_SMS = {**settings.DJANGO_SMS, "DENIED_COUNTRIES": ["FR"]}
     data = assert_error(send(api), 400, "sms-0002", ["To"])
-    assert data["ErrorMessage"].startswith("Unsupported country code.")
+    assert data["ErrorMessage"] == (
+        "Unsupported country code. Text messages cannot be sent to this country."
+    )
+
+
+@pytest.mark.parametrize("to", ["+33142685300", "+999123", "+3312"])
+def test_refused_numbers_are_explained_without_the_sites_settings(api, settings, to):
+    """The API's clients are the site's customers: its settings mean nothing to them."""
+    settings.DJANGO_SMS = {**settings.DJANGO_SMS, "REQUIRE_MOBILE": True}
+    data = assert_error(send(api, {**BODY, "To": to}), 400, "sms-0002", ["To"])
+    assert data["ErrorMessage"].startswith("Unsupported country code. ")
+    assert "DJANGO_SMS" not in data["ErrorMessage"]
+    assert "PHONENUMBER" not in data["ErrorMessage"]
 
 
 def test_opted_out_recipients_are_refused(api):

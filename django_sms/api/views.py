@@ -349,8 +349,9 @@ def send_error(exc: Exception) -> MailjetError | None:
     if isinstance(exc, WalletInactive):
         return MailjetError(400, errors.INSUFFICIENT_FUNDS, f"Insufficient funds. {exc}")
     if isinstance(exc, CountryNotAllowed | InvalidRecipient):
+        # The message written for people outside the site: str(exc) names its settings.
         return MailjetError(
-            400, errors.UNSUPPORTED_COUNTRY, f"Unsupported country code. {exc}", ["To"]
+            400, errors.UNSUPPORTED_COUNTRY, f"Unsupported country code. {exc.user_message}", ["To"]
         )
     if isinstance(exc, InvalidSender):
         return MailjetError(

@@ -267,6 +267,8 @@ def test_bad_input_is_a_4xx_with_a_reason_and_charges_nothing(api, wallet, body,
 def test_text_limit_names_the_characters_allowed(api):
     data = assert_error(send(api, {**BODY, "Text": "x" * 766}), 400, "mj-0006")
     assert "Max allowed - 765" in data["ErrorMessage"]
+    assert "needs 6 GSM-7 parts; at most 5 are allowed." in data["ErrorMessage"]
+    assert "DJANGO_SMS" not in data["ErrorMessage"]
     data = assert_error(send(api, {**BODY, "Text": "é" * 50 + "ç" * 300}), 400, "mj-0006")
     assert "Max allowed - 335" in data["ErrorMessage"]
 

@@ -362,7 +362,8 @@ def send_error(exc: Exception) -> MailjetError | None:
             400,
             errors.TOO_LONG,
             "Characters limit exceeded for the property. "
-            f"Max allowed - {max_characters(exc.encoding, exc.max_segments)}. {exc}",
+            f"Max allowed - {max_characters(exc.encoding, exc.max_segments)}. The text needs "
+            f"{exc.segments} {exc.encoding} parts; at most {exc.max_segments} are allowed.",
             ["Text"],
         )
     if isinstance(exc, OptedOut):

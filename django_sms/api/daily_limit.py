@@ -58,9 +58,15 @@ def reserve(token: AbstractAPIToken, needed: int, limit: int) -> Reservation:
     manager = APIDailyUsage._default_manager
     with transaction.atomic(using=router.db_for_write(APIDailyUsage)):
         # get_or_create settles two first requests of the day racing to create the row.
-        row, _ = manager.get_or_create(
+        row, created = manager.get_or_create(
             owner_type_id=token.owner_type_id, owner_id=token.owner_id, day=day
         )
+        if created:
+            # The owner's first send of the day: its earlier counters are of no more use
+            # (the messages are the history), so the table keeps about a row per owner.
+            manager.filter(
+                owner_type_id=token.owner_type_id, owner_id=token.owner_id, day__lt=day
+            ).delete()
         counted = manager.filter(pk=row.pk, parts__lte=limit - needed).update(
             parts=F("parts") + needed
         )

@@ -21,6 +21,13 @@ from django_sms.models.swappable import (
     wallet_model_label,
 )
 from django_sms.models.tokens import AbstractAPIToken, APIToken
+from django_sms.models.verifications import (
+    BlockReason,
+    CountryBlock,
+    Verification,
+    VerificationLock,
+    VerificationStatus,
+)
 from django_sms.models.wallets import AbstractWallet, Currency, LedgerEntry, Wallet
 
 __all__ = [
@@ -29,7 +36,9 @@ __all__ = [
     "AbstractAPIToken",
     "AbstractMessage",
     "AbstractWallet",
+    "BlockReason",
     "ChargeStatus",
+    "CountryBlock",
     "Currency",
     "EventSource",
     "InboundMessage",
@@ -38,6 +47,9 @@ __all__ = [
     "OptOut",
     "SMSExport",
     "StatusEvent",
+    "Verification",
+    "VerificationLock",
+    "VerificationStatus",
     "Wallet",
     "get_message_model",
     "get_token_model",

@@ -14,9 +14,8 @@ import django_sms
 
 PACKAGE = Path(django_sms.__file__).parent
 
-#: Parts of the package whose imports this test does not follow: the benchmarks (leaving
-#: the package) and the test helpers.
-EXCLUDED = ("django_sms.benchmarks", "django_sms.testing")
+#: Parts of the package whose imports this test does not follow: the test helpers.
+EXCLUDED = ("django_sms.testing",)
 
 
 def module_name(path: Path) -> str:

@@ -46,6 +46,7 @@ from django_sms.models import (
     StatusEvent,
     get_message_model,
 )
+from django_sms.optouts import add_refusal_opt_out
 from django_sms.signals import post_send, pre_send
 from django_sms.status import Status
 from django_sms.transitions import (
@@ -524,6 +525,9 @@ def record_delivery(
     schedule_signals(changes)
     match_early_reports(row for row, result in outcomes if result.error is None)
     for row, result in outcomes:
+        if result.error is not None and result.error.opted_out:
+            add_refusal_opt_out(sms_backends[row.backend_alias or alias], row.to, row.sender,
+                                code=result.error.code, text=result.error.text)
         post_send.send(sender=type(row), message=row, result=result)
     return error
 

@@ -335,9 +335,9 @@ class TwilioHandler(ProviderHandler):
         url = self.callback_url_for(message)
         if not url:
             return []
-        callbacks = []
+        callbacks: list[CallbackRequest] = []
         for stage, _ in outcome.stages:
-            reported = [("sending", None)] if stage == "sent" or not callbacks else []
+            reported: list[tuple[str, int | None]] = [("sending", None)] if stage == "sent" or not callbacks else []
             reported.append(self.twilio_status(message, stage))
             for status, code in reported:
                 callbacks.append(self._callback(url, message, status, code, stage))

@@ -337,7 +337,9 @@ class TwilioHandler(ProviderHandler):
             return []
         callbacks: list[CallbackRequest] = []
         for stage, _ in outcome.stages:
-            reported: list[tuple[str, int | None]] = [("sending", None)] if stage == "sent" or not callbacks else []
+            # "sending" precedes the first report after acceptance ("sent", or a failure).
+            first = stage == "sent" or not callbacks
+            reported: list[tuple[str, int | None]] = [("sending", None)] if first else []
             reported.append(self.twilio_status(message, stage))
             for status, code in reported:
                 callbacks.append(self._callback(url, message, status, code, stage))

@@ -397,3 +397,34 @@ def test_sandbox_sends_signed_events_for_each_stage(sms_sandbox):
     for callback in callbacks:
         request = WebhookRequest(method="POST", headers=callback.headers, body=callback.body)
         backend.verify_webhook(request, "status")
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def aws_check_ids(**options):
+    return sorted(m.id for m in SmsBackend(alias="aws", **options).check())
+
+
+def test_a_complete_configuration_passes_the_checks():
+    assert aws_check_ids(region_name="eu-west-1", origination_identity="MyBrand",
+                         topic_arns=["arn:aws:sns:eu-west-1:1:t"], max_price="0.05",
+                         time_to_live=600) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, ["django_sms.E010"]),
+        ({"region_name": "eu-west-1", "message_type": "SPAM"}, ["django_sms.E012"]),
+        ({"region_name": "eu-west-1", "max_price": "5"}, ["django_sms.E012"]),
+        ({"region_name": "eu-west-1", "time_to_live": 1}, ["django_sms.E012"]),
+        ({"region_name": "eu-west-1", "max_attempts": 0}, ["django_sms.E012"]),
+        ({"region_name": "eu-west-1", "topic_arns": [1]}, ["django_sms.E012"]),
+        ({"region_name": "eu-west-1", "origination_identity": "My Brand!"}, ["django_sms.E012"]),
+        ({"region_name": "eu-west-1", "sns_test_url_prefixes": ["http://127.0.0.1:1/"]},
+         ["django_sms.W014"]),
+    ],
+)
+def test_misconfigurations_are_reported(options, expected):
+    assert aws_check_ids(**options) == expected

@@ -311,3 +311,38 @@ def test_callbacks_are_signed_as_twilios_request_validator_expects(sms_sandbox):
         params = {k: v[0] for k, v in parse_qs(callback.body.decode()).items()}
         assert validator.validate(callback.full_url, params,
                                   callback.headers["X-Twilio-Signature"])
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def check_ids(**options):
+    backend = SmsBackend(alias="twilio", **options)
+    return sorted(message.id for message in backend.check())
+
+
+def test_a_complete_configuration_passes_the_checks():
+    assert check_ids(account_sid=CREDS.twilio_account_sid, auth_token=CREDS.twilio_auth_token,
+                     public_base_url="https://shop.example.com") == []
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"auth_token": "t"}, ["django_sms.E010"]),  # no account SID
+        ({"account_sid": "AC123", "auth_token": "t"}, ["django_sms.E010"]),
+        ({"account_sid": "AC" + "0" * 32}, ["django_sms.E010"]),  # no credentials
+        ({"account_sid": "AC" + "0" * 32, "api_key_sid": "SK" + "0" * 32,
+          "api_key_secret": "s"}, ["django_sms.W012"]),  # webhooks would be refused
+        ({"account_sid": "AC" + "0" * 32, "auth_token": ["t", 3]}, ["django_sms.E010"]),
+        ({"account_sid": "AC" + "0" * 32, "auth_token": "t", "public_base_url": "shop.example"},
+         ["django_sms.E012"]),
+        ({"account_sid": "AC" + "0" * 32, "auth_token": "t",
+          "public_base_url": "https://shop.example/sms"}, ["django_sms.E012"]),
+        ({"account_sid": "AC" + "0" * 32, "auth_token": "t", "messaging_service_sid": "MG1"},
+         ["django_sms.E012"]),
+        ({"account_sid": "AC" + "0" * 32, "auth_token": "t", "tokn": "x"}, ["django_sms.W010"]),
+    ],
+)
+def test_misconfigurations_are_reported(options, expected):
+    assert check_ids(**options) == expected

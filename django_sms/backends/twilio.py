@@ -622,7 +622,8 @@ class SmsBackend(HttpBackend):
                     f"not {value!r}.",
                     id="django_sms.E012",
                 ))
-        if self.public_base_url and urlsplit(self.public_base_url).path not in ("", "/"):
+        base = urlsplit(self.public_base_url)
+        if base.scheme in ("http", "https") and base.path not in ("", "/"):
             errors.append(checks.Error(
                 f"SMS backend {self.alias!r}: 'public_base_url' is scheme://host[:port] only; "
                 "the path comes from the request.",

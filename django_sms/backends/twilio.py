@@ -595,7 +595,7 @@ class SmsBackend(HttpBackend):
                     f"SMS backend {self.alias!r} has no 'auth_token': Twilio signs its "
                     "webhooks with it, so every status and inbound webhook will be refused.",
                     hint=f"Set {option}['auth_token'] (it may be a list during a rotation).",
-                    id="django_sms.W012",
+                    id="django_sms.W015",
                 ))
         except ConfigurationError as exc:
             errors.append(checks.Error(str(exc), hint=f"Set {option}['auth_token'].",

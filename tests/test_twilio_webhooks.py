@@ -368,3 +368,28 @@ def test_forged_inbound_stop_is_refused(behind_proxy, debug, client):
     assert response.status_code in (401, 403)
     assert not OptOut.objects.exists()
     assert not InboundMessage.objects.exists()
+
+
+# -- the testing helpers -------------------------------------------------------------------------
+
+
+def test_testing_helpers_build_callbacks_the_backend_accepts(twilio, client):
+    from django_sms.testing.webhooks import (
+        post_callback,
+        twilio_inbound_callback,
+        twilio_status_callback,
+    )
+
+    message = twilio_message(provider_message_id="")
+    response = post_callback(client, twilio_status_callback(message, alias="twilio"))
+    assert response.status_code == 200, response.content
+    message = reload(message)
+    assert message.status == Status.DELIVERED  # matched by the reference in the URL
+    tampered = twilio_status_callback(message, status="sent", alias="twilio", tamper=True)
+    assert post_callback(client, tampered).status_code == 401
+    unsigned = twilio_status_callback(message, alias="twilio", sign=False)
+    assert post_callback(client, unsigned).status_code == 401
+    response = post_callback(client, twilio_inbound_callback("+15558675310", "STOP",
+                                                             alias="twilio"))
+    assert response.content == EMPTY_TWIML
+    assert OptOut.objects.filter(phone_number="+15558675310").exists()

@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -42,6 +42,7 @@ from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 
 from django_sms.backends.base import BaseSmsBackend, StatusUpdate
+from django_sms.backends.values import as_decimal
 from django_sms.compiled import CompiledQuery
 from django_sms.conf import sms_settings
 from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
@@ -441,15 +442,10 @@ def _message_fields(
 
 def _decimal(value: Any) -> Decimal | None:
     """A cost the ``cost`` column can hold (12 digits, 5 decimal places), or None."""
-    if value is None:
+    number = as_decimal(value)
+    if number is None or abs(number) >= Decimal(10) ** 7:
         return None
-    try:
-        number = Decimal(str(value)).quantize(Decimal("0.00001"))
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or abs(number) >= Decimal(10) ** 7:
-        return None
-    return number
+    return number.quantize(Decimal("0.00001"))
 
 
 def _pending_extra(update: StatusUpdate) -> dict[str, Any]:

@@ -23,13 +23,16 @@ shows what the provider answered.
     │   ├── AmbiguousProviderError   it may or may not have been sent: never resend blindly
     │   └── MalformedResponse        an answer we could not read (ambiguous when sending)
     └── WebhookError
-        ├── WebhookAuthenticationError   -> HTTP 401
+        ├── WebhookAuthenticationError   -> HTTP 401 (a SuspiciousOperation: logged by
+        │                                   Django's ``django.security.*`` loggers)
         └── WebhookPayloadError          -> HTTP 400
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.core.exceptions import SuspiciousOperation
 
 
 class SMSError(Exception):
@@ -222,8 +225,13 @@ class WebhookError(SMSError):
     """Base class of webhook errors."""
 
 
-class WebhookAuthenticationError(WebhookError):
-    """The callback's signature or secret did not verify (HTTP 401)."""
+class WebhookAuthenticationError(WebhookError, SuspiciousOperation):
+    """The callback's signature or secret did not verify (HTTP 401).
+
+    A :class:`~django.core.exceptions.SuspiciousOperation`, as Django treats a forged
+    request: the webhook view logs it on the ``django.security.WebhookAuthenticationError``
+    logger (configure that logger to route or silence these reports).
+    """
 
 
 class WebhookPayloadError(WebhookError, ValueError):

@@ -118,6 +118,23 @@ def e164_digits(e164: str) -> str:
     return e164.removeprefix("+")
 
 
+def plus_e164(number: str) -> str:
+    """``+33612345678`` from ``+33612345678``, ``0033612345678``, ``33612345678`` or
+    ``+33 6 12 34 56 78``: the form Mailjet and OVH expect, and OVH echoes back in any of them.
+
+    Anything else (an alphanumeric sender, a national ``06...``) is returned without spaces
+    but otherwise as it is: it is not an international number, and guessing would be wrong.
+    """
+    number = number.strip().replace(" ", "")
+    if number.startswith("+"):
+        return number
+    if number.startswith("00") and number[2:].isdigit():
+        return "+" + number[2:]
+    if number.isdigit() and not number.startswith("0"):
+        return "+" + number
+    return number
+
+
 def country_of(e164: str) -> str:
     """ISO 3166-1 alpha-2 code of an E.164 number's country (``"FR"``); ``""`` when it has
     none or cannot be parsed. Never raises: meant for routing, pricing and statistics."""

@@ -15,7 +15,9 @@ Answers:
 * 200 — accepted, including duplicates and reports about unknown messages (kept for later
   matching): a provider that gets 2xx stops retrying.
 * 401 — the backend did not verify the request (signature, URL secret, credentials), with
-  a reason and a ``WWW-Authenticate`` header. Nothing is stored.
+  a reason and a ``WWW-Authenticate`` header. Nothing is stored. The refusal is a
+  :class:`~django.core.exceptions.SuspiciousOperation` and is logged, as Django logs its
+  own, on the ``django.security.WebhookAuthenticationError`` logger.
 * 400 — the body could not be read or parsed, with the reason (only once verified: an
   unverified caller gets 401 whatever its body). Backends report a malformed
   payload with :class:`~django_sms.exceptions.WebhookPayloadError`; because provider
@@ -271,8 +273,14 @@ class WebhookView(APIView):
             backend.verify_webhook(webhook_request, self.kind)
         except WebhookAuthenticationError as exc:
             reason = str(exc) or "The callback could not be verified."
-            logger.warning(
-                "Refused a %s webhook for SMS backend %r: %s", self.kind, backend.alias, reason
+            # A SuspiciousOperation: logged where Django logs its own (django.security.<Name>),
+            # as django.core.handlers.exception does, but answered 401 rather than 400.
+            logging.getLogger(f"django.security.{type(exc).__name__}").error(
+                "Refused a %s webhook for SMS backend %r: %s",
+                self.kind,
+                backend.alias,
+                reason,
+                extra={"status_code": 401, "request": self.request._request},
             )
             return self.unauthorized(backend, webhook_request, reason, exc)
         except PARSE_ERRORS as exc:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from django_sms.backends.mailjet import STATUS_TABLE, SmsBackend, plus_e164, status_for_code
+from django_sms.backends.mailjet import STATUS_TABLE, SmsBackend, status_for_code
 from django_sms.exceptions import (
     AmbiguousProviderError,
     MalformedResponse,
@@ -22,6 +22,7 @@ from django_sms.exceptions import (
     TransientProviderError,
 )
 from django_sms.message import SMS
+from django_sms.phone import plus_e164
 from django_sms.status import FINAL_STATUSES, Status
 from django_sms.testing.sandbox import Outcome, Sandbox, faults
 from django_sms.testing.sandbox.providers.mailjet import MailjetHandler
@@ -458,6 +459,8 @@ def test_error_parsing_shapes() -> None:
 def test_plus_e164() -> None:
     assert [plus_e164(n) for n in ("+33612345678", "0033612345678", "33612345678",
                                    " +33 6 12 34 56 78")] == ["+33612345678"] * 4
+    # Not international: kept (an alphanumeric sender, a national number).
+    assert [plus_e164(n) for n in ("MyShop", "0612345678")] == ["MyShop", "0612345678"]
 
 
 def test_check_requires_the_token() -> None:

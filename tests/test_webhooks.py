@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import SuspiciousOperation
 from django.test import Client
 
 from django_sms import send_sms
 from django_sms.events import match_pending_events
-from django_sms.exceptions import OptedOut
+from django_sms.exceptions import OptedOut, WebhookAuthenticationError
 from django_sms.models import InboundMessage, OptOut, StatusEvent, get_message_model
 from django_sms.signals import inbound_received, status_changed
 from django_sms.webhooks import webhook_path
@@ -376,15 +378,21 @@ def test_match_pending_events_for_one_message(client):
     ("secret", "reason"), [("", "Missing X-Test-Secret"), ("guess", "Wrong webhook secret")]
 )
 def test_a_callback_that_does_not_verify_is_refused_and_nothing_is_stored(
-    client, secret, reason, status_signals
+    client, secret, reason, status_signals, caplog
 ):
     message = hook_message()
     events = StatusEvent.objects.count()
     calls = len(status_signals.calls)
 
-    response = post_status(client, report(message, "delivered", "e1"), secret=secret)
+    with caplog.at_level(logging.ERROR, logger="django.security"):
+        response = post_status(client, report(message, "delivered", "e1"), secret=secret)
 
     assert response.status_code == 401
+    assert issubclass(WebhookAuthenticationError, SuspiciousOperation)
+    [record] = [r for r in caplog.records if r.name.startswith("django.security.")]
+    assert record.name == "django.security.WebhookAuthenticationError"
+    assert reason in record.getMessage() and "'hook'" in record.getMessage()
+    assert (record.status_code, record.request.method) == (401, "POST")
     assert reason in response.json()["detail"]
     assert response.headers["WWW-Authenticate"] == 'Basic realm="SMS webhooks"'
     assert StatusEvent.objects.count() == events

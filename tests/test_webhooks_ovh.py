@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from django_sms.models import StatusEvent, get_message_model
@@ -50,6 +52,23 @@ def test_a_callback_with_the_url_secret_is_applied(client, message, status_signa
     message.refresh_from_db()
     assert message.status == "delivered"
     assert status_signals.transitions == [("accepted", "delivered")]
+
+
+@pytest.mark.parametrize("secret", ["", "wrong-" + SECRET])
+def test_a_callback_without_the_secret_is_refused_and_logged_as_suspicious(
+    client, message, caplog, secret
+):
+    callback = ovh_status_callback(message, alias="ovh", secret=secret)
+    with caplog.at_level(logging.ERROR, logger="django.security"):
+        response = post_callback(client, callback)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="SMS webhooks"'
+    [record] = [r for r in caplog.records if r.name.startswith("django.security.")]
+    assert record.name == "django.security.WebhookAuthenticationError"
+    assert "secret" in record.getMessage()
+    message.refresh_from_db()
+    assert message.status == "accepted"
+    assert not StatusEvent.objects.filter(message=message, source="webhook").exists()
 
 
 def test_the_old_secret_still_works_during_rotation(client, message):

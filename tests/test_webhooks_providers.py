@@ -3,6 +3,7 @@ builders of django_sms.testing.webhooks (PyJWT signing, not the backend's own co
 
 from __future__ import annotations
 
+import logging
 import time
 from decimal import Decimal
 
@@ -102,16 +103,26 @@ def test_a_vonage_callback_is_matched_by_client_ref_before_the_send_answer(vonag
     ],
 )
 def test_a_vonage_callback_that_does_not_verify_is_refused(
-    vonage, client, status_signals, breakage, kwargs
+    vonage, client, status_signals, caplog, breakage, kwargs
 ):
     message = vonage_message()
     events = StatusEvent.objects.count()
 
-    response = post_callback(client, vonage_status_callback(message, alias="vonage", **kwargs))
+    with caplog.at_level(logging.ERROR, logger="django.security"):
+        response = post_callback(
+            client, vonage_status_callback(message, alias="vonage", **kwargs)
+        )
 
     assert response.status_code == 401, breakage
     assert response.json()["detail"]
     assert response.headers["WWW-Authenticate"]
+    # A SuspiciousOperation, logged where Django logs its own, with the request and the 401.
+    [record] = [r for r in caplog.records if r.name.startswith("django.security.")]
+    assert record.name == "django.security.WebhookAuthenticationError"
+    assert record.levelno == logging.ERROR
+    assert response.json()["detail"] in record.getMessage()
+    assert record.status_code == 401
+    assert record.request.path == "/sms/webhooks/vonage/status/"
     assert StatusEvent.objects.count() == events
     message.refresh_from_db()
     assert message.status == "accepted"
@@ -194,3 +205,27 @@ def test_signed_garbage_never_gets_a_5xx(vonage, kind):
         assert response.status_code in (200, 400), response.content
 
     fuzz()
+
+
+def test_a_url_secret_stacked_on_the_vonage_signature_is_required_too(settings, client):
+    url_secret = "Vz3kQ9mW1xR7tY5uP2aS8dF4gH6jK0lZ"
+    settings.SMS_BACKENDS = {
+        "default": {"BACKEND": "django_sms.backends.locmem.SmsBackend"},
+        "vonage": {
+            "BACKEND": "django_sms.backends.vonage.SmsBackend",
+            "OPTIONS": {"api_key": "abcd1234", "api_secret": "x",
+                        "signature_secret": SIGNATURE_SECRET, "webhook_secret": url_secret},
+        },
+    }
+    message = vonage_message()
+    callback = vonage_status_callback(message, status="delivered", alias="vonage")
+    assert f"/{url_secret}/status/" in callback.path  # the helper follows the OPTIONS
+    without_secret = vonage_status_callback(
+        message, status="delivered", alias="vonage", path="/sms/webhooks/vonage/status/"
+    )
+    refused = post_callback(client, without_secret)
+    assert refused.status_code == 401
+    assert "no secret" in refused.json()["detail"]
+    assert post_callback(client, callback).status_code == 200
+    message.refresh_from_db()
+    assert message.status == "delivered"

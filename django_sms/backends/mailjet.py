@@ -15,8 +15,7 @@ Settings::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -24,7 +23,9 @@ import requests
 
 from django_sms.backends.base import SendResult, StatusUpdate
 from django_sms.backends.http import ErrorDetails, HttpBackend, HttpRequest
+from django_sms.backends.values import as_decimal, as_int, from_epoch
 from django_sms.exceptions import MalformedResponse, PermanentProviderError
+from django_sms.phone import plus_e164
 from django_sms.status import Status
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ class SmsBackend(HttpBackend):
             cost_currency=currency,
             provider_status=row.name,
             provider_status_text=_description(data) or row.description,
-            occurred_at=_timestamp(_get(data, "CreationTS")),
+            occurred_at=from_epoch(_get(data, "CreationTS")),
             raw=data,
         )
         if row.status in (Status.REJECTED, Status.FAILED):
@@ -220,9 +221,9 @@ class SmsBackend(HttpBackend):
         cost, currency = _cost(data)
         occurred = None
         if row.code == 2:
-            occurred = _timestamp(_get(data, "SentTS"))
+            occurred = from_epoch(_get(data, "SentTS"))
         elif row.code in (0, 1):
-            occurred = _timestamp(_get(data, "CreationTS"))
+            occurred = from_epoch(_get(data, "CreationTS"))
         return StatusUpdate(
             status=row.status,
             provider_message_id=message_id,
@@ -260,11 +261,7 @@ def _message_id(data: dict[str, Any]) -> str:
 
 
 def _segments(data: dict[str, Any]) -> int | None:
-    value = _get(data, "SmsCount", "SMSCount")
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return as_int(_get(data, "SmsCount", "SMSCount"))
 
 
 def _status_row(data: dict[str, Any]) -> MailjetStatus:
@@ -292,31 +289,4 @@ def _cost(data: dict[str, Any]) -> tuple[Decimal | None, str]:
     cost = _get(data, "Cost")
     if not isinstance(cost, dict):
         return None, ""
-    value, currency = _get(cost, "Value"), str(_get(cost, "Currency") or "")
-    if value in (None, ""):
-        return None, currency
-    try:
-        # str() first: Decimal(0.0012) would carry the float's binary noise.
-        return Decimal(str(value)), currency
-    except InvalidOperation:
-        return None, currency
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """Unix seconds -> aware datetime; ``""`` (SentTS while pending) and junk -> None."""
-    if value in (None, "") or isinstance(value, bool):
-        return None
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def plus_e164(number: str) -> str:
-    """``+33612345678`` from ``+33612345678``, ``0033612345678`` or ``33612345678``."""
-    number = number.strip().replace(" ", "")
-    if number.startswith("+"):
-        return number
-    if number.startswith("00"):
-        return "+" + number[2:]
-    return "+" + number
+    return as_decimal(_get(cost, "Value")), str(_get(cost, "Currency") or "")

@@ -27,14 +27,12 @@ Settings::
 from __future__ import annotations
 
 import hashlib
-import hmac
-import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,14 +43,16 @@ from requests.auth import AuthBase
 
 from django_sms.backends.base import InboundSMS, SendResult, StatusUpdate, WebhookRequest
 from django_sms.backends.http import ErrorDetails, HttpBackend, HttpRequest
+from django_sms.backends.values import as_datetime, as_decimal, as_int, as_text
+from django_sms.backends.webhook_validators import SharedSecretValidator, ValidatedWebhooksMixin
 from django_sms.exceptions import (
     ConfigurationError,
     InvalidRecipient,
     MalformedResponse,
     PermanentProviderError,
-    WebhookAuthenticationError,
     WebhookPayloadError,
 )
+from django_sms.phone import plus_e164
 from django_sms.status import FINAL_STATUSES, Status
 
 if TYPE_CHECKING:
@@ -96,11 +96,6 @@ TIME_ERROR_CODES = frozenset({"QUERY_TIME_OUT"})
 #: The timezone of datetimes OVH writes without an offset (callback ``date``): OVH's
 #: servers are French; the format is UNCONFIRMED (option ``callback_timezone``).
 DEFAULT_CALLBACK_TIMEZONE = "Europe/Paris"
-
-#: Characters a secret may use to sit in a URL path segment unescaped.
-URL_SAFE_SECRET = re.compile(r"^[A-Za-z0-9._~-]+$")
-#: Shorter webhook secrets can be guessed (a warning, django_sms.W012).
-MIN_SECRET_LENGTH = 20
 
 
 @dataclass(frozen=True)
@@ -268,7 +263,7 @@ def resolve_endpoint(value: str) -> str:
     return value if parts.path.strip("/") else value + API_ROOT
 
 
-class SmsBackend(HttpBackend):
+class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     """Sends through OVHcloud's SMS API; polls ``/outgoing``; reads its callbacks.
 
     OPTIONS (see docs/providers/ovh.rst):
@@ -314,11 +309,11 @@ class SmsBackend(HttpBackend):
         "no_stop_clause",
         "priority",
         "validity_period",
-        "webhook_secret",
-        "webhook_insecure",
         "callback_timezone",
     )
-    secret_options = ("application_secret", "consumer_key", "webhook_secret")
+    secret_options = ("application_secret", "consumer_key")
+    #: OVH signs nothing: callbacks carry a secret in their URL (or as a Basic password).
+    webhook_validators = (SharedSecretValidator(),)
     supports_status_polling = True
     supports_status_webhooks = True
     supports_inbound = True
@@ -337,21 +332,6 @@ class SmsBackend(HttpBackend):
     def base_url(self) -> str:
         value = self.options.get("base_url") or self.options.get("endpoint") or "ovh-eu"
         return resolve_endpoint(str(value)) or str(value).rstrip("/")
-
-    @property
-    def webhook_secrets(self) -> list[str]:
-        """The configured callback secrets (several during a rotation)."""
-        value = self.options.get("webhook_secret")
-        if not value:
-            return []
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value):
-            return list(value)
-        raise ConfigurationError(
-            f"SMS backend {self.alias!r}: 'webhook_secret' must be a string or a list of "
-            f"non-empty strings, not {type(value).__name__}."
-        )
 
     @property
     def callback_timezone(self) -> tzinfo:
@@ -385,16 +365,10 @@ class SmsBackend(HttpBackend):
     def _option_errors(self) -> list[str]:
         """Everything wrong with the OPTIONS (``manage.py check``)."""
         errors = self._send_option_errors()
-        if "webhook_insecure" in self.options and not isinstance(
-                self.options["webhook_insecure"], bool):
-            errors.append("'webhook_insecure' must be True or False, not "
-                          f"{self.options['webhook_insecure']!r}.")
-        prefix = f"SMS backend {self.alias!r}: "
-        for attribute in ("webhook_secrets", "callback_timezone"):
-            try:
-                getattr(self, attribute)
-            except ConfigurationError as exc:
-                errors.append(str(exc).removeprefix(prefix))
+        try:
+            _ = self.callback_timezone
+        except ConfigurationError as exc:
+            errors.append(str(exc).removeprefix(f"SMS backend {self.alias!r}: "))
         return errors
 
     # -- signing ------------------------------------------------------------------------------
@@ -492,7 +466,7 @@ class SmsBackend(HttpBackend):
 
     def credits_left(self) -> Decimal:
         """The SMS credits left on the account (``creditsLeft``)."""
-        value = _decimal(self.account().get("creditsLeft"))
+        value = as_decimal(self.account().get("creditsLeft"))
         if value is None:
             raise MalformedResponse("the account has no readable 'creditsLeft'")
         return value
@@ -584,7 +558,7 @@ class SmsBackend(HttpBackend):
         return SendResult(
             status=Status.ACCEPTED,
             provider_message_id=str(ids[0]),
-            cost=_decimal(data.get("totalCreditsRemoved")),
+            cost=as_decimal(data.get("totalCreditsRemoved")),
             cost_currency=CREDITS,
             provider_status="accepted",
             provider_status_text="Job accepted by OVH" + (
@@ -651,7 +625,7 @@ class SmsBackend(HttpBackend):
 
     def status_update(self, data: Mapping[str, Any], *, fallback_id: str = "") -> StatusUpdate:
         """A :class:`StatusUpdate` from an ``sms.Outgoing`` or ``sms.Job`` object."""
-        message_id = _str(data.get("id")) or fallback_id
+        message_id = as_text(data.get("id")) or fallback_id
         dlr, ptt = _code(data.get("deliveryReceipt")), _ptt(data.get("ptt"))
         status = status_for(dlr, ptt)
         tz = self._callback_timezone_or_utc()
@@ -664,10 +638,10 @@ class SmsBackend(HttpBackend):
         return self._update(
             status, message_id, dlr, ptt, "",
             occurred_at=parse_datetime(when, tz),
-            dedupe_key=f"ovh:{message_id}:{_str(dlr)}:{_str(ptt)}",
-            message_ref=_tag(_str(data.get("tag"))),
-            segments=_int(data.get("numberOfSms")),
-            cost=_decimal(data.get("credits")),
+            dedupe_key=f"ovh:{message_id}:{as_text(dlr)}:{as_text(ptt)}",
+            message_ref=_tag(as_text(data.get("tag"))),
+            segments=as_int(data.get("numberOfSms")),
+            cost=as_decimal(data.get("credits")),
             raw=dict(data),
         )
 
@@ -694,57 +668,7 @@ class SmsBackend(HttpBackend):
         except ConfigurationError:
             return UTC
 
-    # -- webhooks -------------------------------------------------------------------------------
-    def webhook_protection(self, kind: str) -> str:
-        try:
-            secrets = self.webhook_secrets
-        except ConfigurationError:
-            secrets = []
-        if secrets:
-            return ("secret in the callback URL or HTTP Basic password, checked against "
-                    f"{len(secrets)} webhook secret(s)")
-        if self.options.get("webhook_insecure"):
-            return ""
-        return "refused: no webhook_secret configured (fail closed)"
-
-    def verify_webhook(self, request: WebhookRequest, kind: str) -> None:
-        """OVH does not sign its callbacks: the callback URL carries a secret
-        (``.../webhooks/<alias>/<secret>/status/``) or HTTP Basic credentials whose password
-        is the secret. Compared in constant time with every configured ``webhook_secret``."""
-        try:
-            secrets = self.webhook_secrets
-        except ConfigurationError as exc:
-            raise WebhookAuthenticationError(str(exc)) from exc
-        if not secrets:
-            if self.options.get("webhook_insecure"):
-                return
-            raise WebhookAuthenticationError(
-                f"SMS backend {self.alias!r} has no 'webhook_secret' OPTION: OVH {kind} "
-                "callbacks are unsigned and cannot be told from forgeries, so they are "
-                "refused. Set 'webhook_secret' and put it in the callback URL."
-            )
-        offered = []
-        if request.url_secret:
-            offered.append(request.url_secret)
-        if request.basic_auth is not None:
-            offered.append(request.basic_auth[1])
-        if not offered:
-            raise WebhookAuthenticationError(
-                "no secret: the callback URL has no secret segment and there are no HTTP "
-                "Basic credentials"
-            )
-        matched = False
-        for candidate in offered:
-            for secret in secrets:
-                # Every comparison runs, in constant time: no early exit to time.
-                matched |= hmac.compare_digest(candidate.encode("utf-8", "surrogatepass"),
-                                               secret.encode("utf-8", "surrogatepass"))
-        if not matched:
-            raise WebhookAuthenticationError(
-                "wrong secret: neither the URL secret nor the Basic password matches a "
-                "configured webhook_secret"
-            )
-
+    # -- webhooks (verified by webhook_validators) ------------------------------------------------
     def parse_status_webhook(self, request: WebhookRequest) -> list[StatusUpdate]:
         """OVH's delivery report: ``id, ptt, date, description (DLR id), descriptionDlr`` in
         the query string (a GET), or the same fields as a POST form or JSON object. ``dlr``
@@ -770,7 +694,7 @@ class SmsBackend(HttpBackend):
             self._update(
                 status_for(dlr, ptt), message_id, dlr, ptt, dlr_text,
                 occurred_at=parse_datetime(date, self._callback_timezone_or_utc()),
-                dedupe_key=f"ovh:{message_id}:{_str(dlr)}:{_str(ptt)}:{date}"[:255],
+                dedupe_key=f"ovh:{message_id}:{as_text(dlr)}:{as_text(ptt)}:{date}"[:255],
                 message_ref=_tag(_first(params, "tag")),
                 raw=params,
             )
@@ -801,8 +725,8 @@ class SmsBackend(HttpBackend):
         return [
             InboundSMS(
                 provider_message_id=message_id,
-                from_number=international(sender),
-                to_number=international(_first(params, "receiver", "to")),
+                from_number=plus_e164(sender),
+                to_number=plus_e164(_first(params, "receiver", "to")),
                 text=text,
                 occurred_at=parse_datetime(date, self._callback_timezone_or_utc()),
                 raw=params,
@@ -825,19 +749,6 @@ class SmsBackend(HttpBackend):
                 hint="Leave 'no_stop_clause' at True for transactional messages.",
                 id="django_sms.W012",
             ))
-        try:
-            secrets = self.webhook_secrets
-        except ConfigurationError:
-            secrets = []
-        for secret in secrets:
-            if len(secret) < MIN_SECRET_LENGTH or not URL_SAFE_SECRET.match(secret):
-                errors.append(checks.Warning(
-                    f"SMS backend {self.alias!r}: a 'webhook_secret' is shorter than "
-                    f"{MIN_SECRET_LENGTH} characters or has characters that need escaping "
-                    "in a URL.",
-                    hint='Use python -c "import secrets; print(secrets.token_urlsafe(32))".',
-                    id="django_sms.W012",
-                ))
         return errors
 
     def _check_base_url(self) -> list[checks.CheckMessage]:
@@ -859,53 +770,22 @@ def parse_datetime(value: Any, default_tz: tzinfo = UTC) -> datetime | None:
     """An aware datetime from what OVH writes: ISO 8601 with an offset (the API),
     ``2024-05-17 10:21:34`` without one (callbacks: read in ``default_tz``), ``17/05/2024
     10:21:34``, or epoch seconds. None when absent or unreadable."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _from_epoch(value)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.isascii() and text.isdigit():
-        return _from_epoch(int(text)) if len(text) <= 12 else None
-    parsed: datetime | None = None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        for pattern in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M"):
-            try:
-                parsed = datetime.strptime(text, pattern)
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=default_tz)
-
-
-def _from_epoch(value: float) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def international(number: str) -> str:
-    """``+33612345678`` from ``+33612345678``, ``0033612345678`` or ``33612345678``; other
-    values (an alphanumeric sender, a national ``06...``) are kept as they are."""
-    number = number.strip().replace(" ", "")
-    if number.startswith("+"):
-        return number
-    if number.startswith("00") and number[2:].isdigit():
-        return "+" + number[2:]
-    if number.isdigit() and not number.startswith("0"):
-        return "+" + number
-    return number
+    parsed = as_datetime(value, default_tz)
+    if parsed is not None or not isinstance(value, str):
+        return parsed
+    for pattern in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(value.strip(), pattern).replace(tzinfo=default_tz)
+        except ValueError:
+            continue
+    return None
 
 
 def _params(request: WebhookRequest) -> dict[str, str]:
     """The callback's fields: the query string, then a form or JSON object body on top."""
-    params = {str(k): _str(v) for k, v in (request.query or {}).items()}
+    params = {str(k): as_text(v) for k, v in (request.query or {}).items()}
     if isinstance(request.data, Mapping):
-        params.update({str(k): _str(v) for k, v in request.data.items()})
+        params.update({str(k): as_text(v) for k, v in request.data.items()})
     elif request.data is not None:
         raise WebhookPayloadError(f"expected form fields or a JSON object, got "
                                   f"{type(request.data).__name__}")
@@ -933,7 +813,7 @@ def _listed(values: Any, receiver: str) -> bool:
     """Whether ``receiver`` is in an OVH receivers list, whatever prefix OVH echoes."""
     if not isinstance(values, list):
         return False
-    return any(isinstance(v, str) and international(v) == receiver for v in values)
+    return any(isinstance(v, str) and plus_e164(v) == receiver for v in values)
 
 
 def _is_id(value: Any) -> bool:
@@ -948,26 +828,9 @@ def _positive_int(value: Any) -> int | None:
     return value
 
 
-def _str(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):  # a repeated form field
-        return _str(value[-1]) if value else ""
-    return str(value)
-
-
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
 def _code(value: Any) -> int | None:
     """A DLR id or PTT code: a small non-negative number, else None (junk is not a code)."""
-    code = _int(value)
+    code = as_int(value)
     return code if code is not None and 0 <= code < 1_000_000 else None
 
 
@@ -981,11 +844,3 @@ def _tag(value: str) -> str:
     """Our reference from a ``tag``; a longer value cannot be one of ours."""
     return value if len(value) <= MAX_TAG_LENGTH else ""
 
-
-def _decimal(value: Any) -> Decimal | None:
-    if value in (None, "") or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))  # str() first: no binary float noise
-    except InvalidOperation:
-        return None

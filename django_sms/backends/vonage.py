@@ -28,23 +28,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import re
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
 from django.core import checks
 
-from django_sms.backends.base import InboundSMS, SendResult, StatusUpdate, WebhookRequest
+from django_sms.backends.base import (
+    BaseSmsBackend,
+    InboundSMS,
+    SendResult,
+    StatusUpdate,
+    WebhookRequest,
+)
 from django_sms.backends.http import ErrorDetails, HttpBackend, HttpRequest
+from django_sms.backends.values import as_datetime, as_decimal, as_int, as_text, json_object
+from django_sms.backends.webhook_validators import (
+    SharedSecretValidator,
+    ValidatedWebhooksMixin,
+    WebhookValidator,
+    bearer_token,
+)
 from django_sms.exceptions import (
     ConfigurationError,
     InvalidRecipient,
@@ -193,7 +202,49 @@ def _now() -> float:
     return time.time()
 
 
-class SmsBackend(HttpBackend):
+class VonageSignature(WebhookValidator):
+    """The ``Authorization: Bearer`` HS256 JWT Vonage puts on every Messages API webhook,
+    checked with PyJWT against the ``signature_secret`` OPTION (several during a rotation).
+
+    The signature must verify with one of the secrets (HS256 only: ``none`` and RS256 tokens
+    are refused before any key is tried), ``payload_hash`` must be the SHA-256 of the raw
+    body, ``iat`` a finite number at most ``DJANGO_SMS["WEBHOOK_MAX_AGE"]`` seconds old (and
+    at most a minute in the future); ``exp`` and ``nbf`` are honoured when present.
+    """
+
+    option = "signature_secret"
+    hint = "Set 'signature_secret' to the signature secret of your Vonage account settings."
+
+    def validate(self, backend: BaseSmsBackend, request: WebhookRequest, kind: str) -> None:
+        token = bearer_token(request)
+        if token is None:
+            raise WebhookAuthenticationError(
+                "missing 'Authorization: Bearer <JWT>' header: Vonage signs every Messages "
+                "API webhook (is the account's SMS setting on 'Messages API'?)"
+            )
+        claims = verify_signed_token(token, self.secrets(backend))
+        payload_hash = claims.get("payload_hash")
+        if not isinstance(payload_hash, str) or not payload_hash:
+            raise WebhookAuthenticationError("the token has no 'payload_hash' claim")
+        if not hmac.compare_digest(payload_hash.lower(), hashlib.sha256(request.body).hexdigest()):
+            raise WebhookAuthenticationError(
+                "the body does not match the token's payload_hash: it was altered after "
+                "Vonage signed it"
+            )
+        check_issued_at(claims.get("iat"))
+
+    def describe(self, backend: BaseSmsBackend) -> str:
+        return ("Vonage signed webhook (HS256 JWT with payload_hash, checked against "
+                f"{len(self.secrets(backend))} signature secret(s))")
+
+    def check(self, backend: BaseSmsBackend) -> list[checks.CheckMessage]:
+        errors = super().check(backend)
+        if backend.options.get(self.option) and not jwt_available():
+            errors.append(_missing_jwt_error(backend.alias, "verify Vonage's signed webhooks"))
+        return errors
+
+
+class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     """Sends through Vonage's Messages API; verifies and parses its signed webhooks.
 
     OPTIONS (see docs/providers/vonage.rst):
@@ -205,10 +256,13 @@ class SmsBackend(HttpBackend):
         HTTP Basic authentication instead (used only when no application is configured).
     ``signature_secret``
         The account's signature secret, or a list of them during a rotation: verifies the
-        HS256 JWT of every webhook.
+        HS256 JWT of every webhook (:class:`VonageSignature`).
+    ``webhook_secret``
+        Optional, stacked on the signature: a secret the callback URL must carry too
+        (:class:`~django_sms.backends.webhook_validators.SharedSecretValidator`).
     ``webhook_insecure``
-        ``True`` accepts *unsigned* webhooks when no ``signature_secret`` is set. Anyone who
-        knows the URL can then forge delivery reports: never in production.
+        ``True`` accepts *unsigned* webhooks when no secret is set. Anyone who knows the URL
+        can then forge delivery reports: never in production.
     ``region``
         ``"eu"``, ``"us"`` or ``"ap"``: the regional API host. ``base_url`` wins over it.
     ``jwt_lifetime``
@@ -226,12 +280,12 @@ class SmsBackend(HttpBackend):
         "private_key",
         "api_key",
         "api_secret",
-        "signature_secret",
-        "webhook_insecure",
         "region",
         "jwt_lifetime",
     )
-    secret_options = ("private_key", "api_secret", "signature_secret")
+    secret_options = ("private_key", "api_secret")
+    #: Every configured check must pass: Vonage's signature, then the URL secret if set.
+    webhook_validators = (VonageSignature(), SharedSecretValidator())
     supports_status_polling = False
     supports_status_webhooks = True
     #: Every send sets ``client_ref`` to our reference and Vonage echoes it in its reports.
@@ -272,21 +326,6 @@ class SmsBackend(HttpBackend):
                 f"between 30 and {MAX_JWT_LIFETIME}, not {value!r}."
             )
         return value
-
-    @property
-    def signature_secrets(self) -> list[str]:
-        """The configured signature secrets (several during a rotation)."""
-        value = self.options.get("signature_secret")
-        if not value:
-            return []
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value):
-            return list(value)
-        raise ConfigurationError(
-            f"SMS backend {self.alias!r}: 'signature_secret' must be a string or a list of "
-            f"non-empty strings, not {type(value).__name__}."
-        )
 
     # -- authentication of our requests ------------------------------------------------------------
     def private_key(self) -> Any:
@@ -452,75 +491,9 @@ class SmsBackend(HttpBackend):
         status, transient = _error_meaning(code)
         return ErrorDetails(code=code, text=text.strip(), status=status, transient=transient)
 
-    # -- webhooks -------------------------------------------------------------------------------
-    def webhook_protection(self, kind: str) -> str:
-        try:
-            secrets = self.signature_secrets
-        except ConfigurationError:
-            secrets = []
-        if secrets:
-            return "Vonage signed webhook (HS256 JWT with payload_hash, checked against " \
-                   f"{len(secrets)} signature secret(s))"
-        if self.options.get("webhook_insecure"):
-            return ""
-        return "refused: no signature_secret configured (fail closed)"
-
-    def verify_webhook(self, request: WebhookRequest, kind: str) -> None:
-        """Check the ``Authorization: Bearer`` HS256 JWT Vonage puts on every webhook.
-
-        The signature must verify with one of the signature secrets (HS256 only: ``none``
-        and RS256 tokens are refused), ``payload_hash`` must be the SHA-256 of the raw body,
-        and ``iat`` must be at most ``DJANGO_SMS["WEBHOOK_MAX_AGE"]`` seconds old (and not
-        more than a minute in the future). Raises :class:`WebhookAuthenticationError` with
-        the precise reason.
-        """
-        try:
-            secrets = self.signature_secrets
-        except ConfigurationError as exc:
-            raise WebhookAuthenticationError(str(exc)) from exc
-        if not secrets:
-            if self.options.get("webhook_insecure"):
-                return
-            raise WebhookAuthenticationError(
-                f"SMS backend {self.alias!r} has no 'signature_secret' OPTION: Vonage {kind} "
-                "webhooks cannot be verified and are refused. Set it to the signature secret "
-                "of your Vonage account settings."
-            )
-        token = _bearer_token(request.headers)
-        if token is None:
-            raise WebhookAuthenticationError(
-                "missing 'Authorization: Bearer <JWT>' header: Vonage signs every Messages "
-                "API webhook (is the account's SMS setting on 'Messages API'?)"
-            )
-        claims = verify_signed_token(token, secrets)
-        expected = hashlib.sha256(request.body).hexdigest()
-        payload_hash = claims.get("payload_hash")
-        if not isinstance(payload_hash, str) or not payload_hash:
-            raise WebhookAuthenticationError("the token has no 'payload_hash' claim")
-        if not hmac.compare_digest(payload_hash.lower(), expected):
-            raise WebhookAuthenticationError(
-                "the body does not match the token's payload_hash: it was altered after "
-                "Vonage signed it"
-            )
-        from django_sms.conf import sms_settings
-
-        issued = claims.get("iat")
-        if isinstance(issued, bool) or not isinstance(issued, int | float):
-            raise WebhookAuthenticationError("the token has no numeric 'iat' claim")
-        now = _now()
-        max_age = float(sms_settings.WEBHOOK_MAX_AGE)
-        if now - issued > max_age:
-            raise WebhookAuthenticationError(
-                f"stale token: issued {now - issued:.0f} s ago, more than "
-                f"DJANGO_SMS['WEBHOOK_MAX_AGE'] = {max_age:g} s (a replayed callback?)"
-            )
-        if issued - now > WEBHOOK_CLOCK_SKEW:
-            raise WebhookAuthenticationError(
-                f"the token was issued {issued - now:.0f} s in the future (check the clock)"
-            )
-
+    # -- webhooks (verified by webhook_validators) ------------------------------------------------
     def parse_status_webhook(self, request: WebhookRequest) -> list[StatusUpdate]:
-        data = _json_object(request)
+        data = json_object(request)
         message_uuid = _required_str(data, "message_uuid")
         provider_status = _required_str(data, "status").lower()
         timestamp = data.get("timestamp")
@@ -537,23 +510,23 @@ class SmsBackend(HttpBackend):
             StatusUpdate(
                 status=status,
                 provider_message_id=message_uuid,
-                message_ref=_str(data.get("client_ref")),
+                message_ref=as_text(data.get("client_ref")),
                 provider_status=provider_status,
                 provider_status_text=error[1] or provider_status,
-                occurred_at=parse_timestamp(timestamp),
-                dedupe_key=f"vonage:{message_uuid}:{provider_status}:{_str(timestamp)}",
+                occurred_at=as_datetime(timestamp),
+                dedupe_key=f"vonage:{message_uuid}:{provider_status}:{as_text(timestamp)}",
                 error_code=error[0],
                 error_message=error[1],
-                segments=_int(sms.get("count_total")),
-                cost=_decimal(usage.get("price")),
-                cost_currency=_str(usage.get("currency")),
+                segments=as_int(sms.get("count_total")),
+                cost=as_decimal(usage.get("price")),
+                cost_currency=as_text(usage.get("currency")),
                 opted_out=bool(code and code.opted_out),
                 raw=data,
             )
         ]
 
     def parse_inbound_webhook(self, request: WebhookRequest) -> list[InboundSMS]:
-        data = _json_object(request)
+        data = json_object(request)
         channel = data.get("channel")
         if channel not in (None, "sms"):
             raise WebhookPayloadError(f"not an SMS: channel is {channel!r}")
@@ -567,8 +540,8 @@ class SmsBackend(HttpBackend):
                 from_number=_number(data, "from", required=True),
                 to_number=_number(data, "to", required=False),
                 text=text or "",
-                occurred_at=parse_timestamp(data.get("timestamp")),
-                keyword=_str(sms.get("keyword")),
+                occurred_at=as_datetime(data.get("timestamp")),
+                keyword=as_text(sms.get("keyword")),
                 raw=data,
             )
         ]
@@ -585,13 +558,10 @@ class SmsBackend(HttpBackend):
                 hint=f"Use one of {sorted(REGION_URLS)} in {option}['region'], or set 'base_url'.",
                 id="django_sms.E012",
             ))
-        for attribute in ("jwt_lifetime", "signature_secrets"):
-            try:
-                getattr(self, attribute)
-            except ConfigurationError as exc:
-                errors.append(checks.Error(str(exc), id="django_sms.E012"))
-        if self.options.get("signature_secret") and not jwt_available():
-            errors.append(_missing_jwt_error(self.alias, "verify Vonage's signed webhooks"))
+        try:
+            _ = self.jwt_lifetime
+        except ConfigurationError as exc:
+            errors.append(checks.Error(str(exc), id="django_sms.E012"))
         return errors
 
     def _check_credentials(self) -> list[checks.CheckMessage]:
@@ -709,67 +679,62 @@ def load_private_key(value: Any, alias: str = "default") -> Any:
 
 
 def verify_signed_token(token: str, secrets: Iterable[str]) -> dict[str, Any]:
-    """The claims of a Vonage webhook JWT signed with one of ``secrets`` (HS256 only).
+    """The claims of a Vonage webhook JWT signed with one of ``secrets``, checked by PyJWT.
 
-    The algorithm is pinned: a token whose header says ``none``, RS256 or anything else is
-    refused before any key is tried, so neither the "none" trick nor RS/HS key confusion can
-    pass. ``exp`` and ``nbf`` are honoured when present (with a minute of clock skew).
-    Raises :class:`WebhookAuthenticationError` with the reason.
-
-    Written with the standard library rather than PyJWT: for this one algorithm the check is
-    a split, an HMAC and two base64 decodes, and PyJWT's generic validation (it inspects the
-    token character by character) cost more than everything else a webhook verifies.
+    The algorithm is pinned to HS256 and checked before any key is tried, so neither the
+    "none" trick nor RS/HS key confusion can pass. ``exp`` and ``nbf`` are honoured when
+    present (with a minute of clock skew); ``iat`` is checked by :func:`check_issued_at`,
+    which also knows the replay window. Raises :class:`WebhookAuthenticationError` with the
+    reason.
     """
-    parts = token.split(".")
+    jwt = import_jwt()
     try:
-        if len(parts) != 3:
-            raise ValueError("a JWT has three dot-separated parts")
-        header = json.loads(_b64url_decode(parts[0]))
-        payload = _b64url_decode(parts[1])
-        signature = _b64url_decode(parts[2])
-    except (ValueError, UnicodeError) as exc:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
         raise WebhookAuthenticationError(f"the bearer token is not a JWT ({exc})") from exc
-    algorithm = header.get("alg") if isinstance(header, dict) else None
+    algorithm = header.get("alg")
     if algorithm != "HS256":
         raise WebhookAuthenticationError(
             f"the token's algorithm is {algorithm!r}; Vonage signs webhooks with HS256 only"
         )
-    signed = f"{parts[0]}.{parts[1]}".encode("ascii")  # base64url: ASCII, checked above
-    if not any(
-        hmac.compare_digest(hmac.new(secret.encode(), signed, hashlib.sha256).digest(), signature)
-        for secret in secrets
-    ):
-        raise WebhookAuthenticationError(
-            "bad signature: the token was not signed with any configured signature_secret"
-        )
-    try:
-        claims = json.loads(payload)
-    except (ValueError, UnicodeError) as exc:
-        raise WebhookAuthenticationError(f"invalid token (its payload: {exc})") from exc
-    if not isinstance(claims, dict):
-        raise WebhookAuthenticationError("the token's payload is not a JSON object")
+    for secret in secrets:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, secret, algorithms=["HS256"], leeway=WEBHOOK_CLOCK_SKEW,
+                options={"verify_iat": False, "verify_aud": False},
+            )
+        except jwt.InvalidSignatureError:
+            continue  # maybe the next secret of a rotation
+        except jwt.ExpiredSignatureError as exc:
+            raise WebhookAuthenticationError("the token has expired ('exp' claim)") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise WebhookAuthenticationError("the token is not valid yet ('nbf' claim)") from exc
+        except jwt.InvalidTokenError as exc:
+            raise WebhookAuthenticationError(f"invalid token ({exc})") from exc
+        return claims
+    raise WebhookAuthenticationError(
+        "bad signature: the token was not signed with any configured signature_secret"
+    )
+
+
+def check_issued_at(issued: Any) -> None:
+    """Refuse a token whose ``iat`` is missing, not a number, older than
+    ``DJANGO_SMS["WEBHOOK_MAX_AGE"]`` (a replayed callback) or from the future."""
+    from django_sms.conf import sms_settings
+
+    if isinstance(issued, bool) or not isinstance(issued, int | float):
+        raise WebhookAuthenticationError("the token has no numeric 'iat' claim")
     now = _now()
-    for name in ("exp", "nbf"):
-        value = claims.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise WebhookAuthenticationError(f"invalid token: its {name!r} claim is not a number")
-        if name == "exp" and value <= now - WEBHOOK_CLOCK_SKEW:
-            raise WebhookAuthenticationError("the token has expired ('exp' claim)")
-        if name == "nbf" and value > now + WEBHOOK_CLOCK_SKEW:
-            raise WebhookAuthenticationError("the token is not valid yet ('nbf' claim)")
-    return claims
-
-
-def _b64url_decode(segment: str) -> bytes:
-    """Base64url without padding, strictly (ValueError on any other character)."""
-    if not _BASE64URL.fullmatch(segment):
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+    max_age = float(sms_settings.WEBHOOK_MAX_AGE)
+    if now - issued > max_age:
+        raise WebhookAuthenticationError(
+            f"stale token: issued {now - issued:.0f} s ago, more than "
+            f"DJANGO_SMS['WEBHOOK_MAX_AGE'] = {max_age:g} s (a replayed callback?)"
+        )
+    if issued - now > WEBHOOK_CLOCK_SKEW:
+        raise WebhookAuthenticationError(
+            f"the token was issued {issued - now:.0f} s in the future (check the clock)"
+        )
 
 
 # -- parsing helpers ----------------------------------------------------------------------------
@@ -810,36 +775,12 @@ def _webhook_error(error: Any) -> tuple[str, str]:
         code = str(title).strip()
     if not code and error.get("code") is not None:
         code = str(error["code"]).strip()
-    detail = _str(error.get("detail") or error.get("reason"))
+    detail = as_text(error.get("detail") or error.get("reason"))
     if not detail and title is not None and not str(title).strip().isdigit():
         detail = str(title)
     if not detail and code.isdigit() and int(code) in ERROR_CODES:
         detail = ERROR_CODES[int(code)].title
     return code, detail
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An aware datetime from Vonage's ISO 8601 timestamps (``2020-01-01T14:00:03.010Z``,
-    also without milliseconds or with an offset); None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _json_object(request: WebhookRequest) -> dict[str, Any]:
-    if isinstance(request.data, dict):
-        return request.data
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WebhookPayloadError(f"the body is not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise WebhookPayloadError(f"expected a JSON object, got {type(data).__name__}")
-    return data
 
 
 def _required_str(data: Mapping[str, Any], name: str) -> str:
@@ -870,40 +811,6 @@ def _object(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     """An optional nested object (``usage``, ``sms``); {} when absent or not an object."""
     value = data.get(name)
     return value if isinstance(value, dict) else {}
-
-
-def _str(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value in (None, "") or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))  # str() first: no binary float noise
-    except InvalidOperation:
-        return None
-
-
-def _bearer_token(headers: Mapping[str, str]) -> str | None:
-    value = None
-    for name, header in headers.items():
-        if name.lower() == "authorization":
-            value = header
-            break
-    if not value:
-        return None
-    scheme, _, token = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 def _b64(text: str) -> str:

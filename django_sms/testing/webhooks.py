@@ -308,9 +308,11 @@ def _vonage_callback(
         headers["Authorization"] = f"Bearer {token}"
     if tamper:
         body = _json_body(tampered)  # signed above, altered now: payload_hash no longer matches
+    # A URL secret stacked on the signature (the alias's 'webhook_secret') goes in the path.
+    url_secret = _first(_options(alias).get("webhook_secret"))
     return Callback(
         method="POST",
-        path=path or webhook_path(alias, kind),
+        path=path or webhook_path(alias, kind, url_secret),
         headers=headers,
         body=body,
         content_type="application/json",

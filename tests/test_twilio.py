@@ -334,7 +334,7 @@ def test_a_complete_configuration_passes_the_checks():
         ({"account_sid": "AC" + "0" * 32}, ["django_sms.E010"]),  # no credentials
         ({"account_sid": "AC" + "0" * 32, "api_key_sid": "SK" + "0" * 32,
           "api_key_secret": "s"}, ["django_sms.W015"]),  # webhooks would be refused
-        ({"account_sid": "AC" + "0" * 32, "auth_token": ["t", 3]}, ["django_sms.E010"]),
+        ({"account_sid": "AC" + "0" * 32, "auth_token": ["t", 3]}, ["django_sms.E012"]),
         ({"account_sid": "AC" + "0" * 32, "auth_token": "t", "public_base_url": "shop.example"},
          ["django_sms.E012"]),
         ({"account_sid": "AC" + "0" * 32, "auth_token": "t",

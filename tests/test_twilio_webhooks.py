@@ -393,3 +393,17 @@ def test_testing_helpers_build_callbacks_the_backend_accepts(twilio, client):
                                                              alias="twilio"))
     assert response.content == EMPTY_TWIML
     assert OptOut.objects.filter(phone_number="+15558675310").exists()
+
+
+def test_a_url_secret_stacks_on_the_signature(twilio, settings, client):
+    secret = "stacked-url-secret-0123456789"
+    settings.SMS_BACKENDS["twilio"]["OPTIONS"]["webhook_secret"] = secret
+    message = twilio_message()
+    path = f"/sms/webhooks/twilio/{secret}/status/"
+    assert signed_post(client, path, status_fields(), url="http://testserver" + path
+                       ).status_code == 200
+    assert reload(message).status == Status.DELIVERED
+    # Signed, but without the secret: refused.
+    response = signed_post(client, STATUS_PATH, status_fields("undelivered"),
+                           url="http://testserver" + STATUS_PATH)
+    assert response.status_code == 401

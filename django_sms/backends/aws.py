@@ -38,8 +38,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -52,6 +51,12 @@ from django_sms.backends.base import (
     SendResult,
     StatusUpdate,
     WebhookRequest,
+)
+from django_sms.backends.values import as_datetime, as_decimal, as_int, as_text, from_epoch
+from django_sms.backends.webhook_validators import (
+    ValidatedWebhooksMixin,
+    WebhookValidator,
+    secret_list,
 )
 from django_sms.exceptions import (
     AmbiguousProviderError,
@@ -181,7 +186,33 @@ def classify_client_error(exc: Any, provider: str = "aws") -> ProviderError:
                                   opted_out=reason == OPTED_OUT_REASON, **common)
 
 
-class SmsBackend(BaseSmsBackend):
+class SnsSignature(WebhookValidator):
+    """The signature of every SNS message (:func:`verify_sns_message`), and its topic: one of
+    the ``topic_arns`` OPTION. Without ``topic_arns`` every SNS message is refused."""
+
+    option = "topic_arns"
+    hint = ("Set 'topic_arns' to the SNS topic(s) of the configuration set's event "
+            "destination and of two-way messages.")
+
+    def secrets(self, backend: BaseSmsBackend) -> list[str]:
+        # Topic ARNs are not secret, and may be written as one comma-separated string.
+        return [arn.strip() for value in secret_list(backend, self.option)
+                for arn in value.split(",") if arn.strip()]
+
+    def validate(self, backend: BaseSmsBackend, request: WebhookRequest, kind: str) -> None:
+        message = sns_envelope(request)
+        verify_sns_message(message, secret_list(backend, "sns_test_url_prefixes"))
+        if message.get("TopicArn") not in self.secrets(backend):
+            raise WebhookAuthenticationError(
+                f"topic {message.get('TopicArn')!r} is not in the 'topic_arns' OPTION"
+            )
+
+    def describe(self, backend: BaseSmsBackend) -> str:
+        return ("SNS message signature (certificate from sns.<region>.amazonaws.com), "
+                f"{len(self.secrets(backend))} topic(s)")
+
+
+class SmsBackend(ValidatedWebhooksMixin, BaseSmsBackend):
     """Sends with ``SendTextMessage``; verifies and parses SNS-delivered events and replies.
 
     OPTIONS (see docs/providers/aws.rst): ``region_name`` (required),
@@ -208,6 +239,7 @@ class SmsBackend(BaseSmsBackend):
     supports_status_webhooks = True
     supports_inbound = True
     status_reports_carry_reference = True
+    webhook_validators = (SnsSignature(),)
     webhook_auth_scheme: ClassVar[str] = "SNS-Signature"
     #: 1600 characters: 10 GSM-7 parts hold 1530.
     max_segments = 10
@@ -248,12 +280,8 @@ class SmsBackend(BaseSmsBackend):
         return value
 
     @property
-    def topic_arns(self) -> list[str]:
-        return _string_list(self, "topic_arns")
-
-    @property
     def test_url_prefixes(self) -> list[str]:
-        return _string_list(self, "sns_test_url_prefixes")
+        return secret_list(self, "sns_test_url_prefixes")
 
     # -- connection lifecycle ------------------------------------------------------------------
     def open(self) -> bool:
@@ -374,48 +402,19 @@ class SmsBackend(BaseSmsBackend):
                                           "may have been accepted", **common)
         raise exc
 
-    # -- webhooks: SNS -------------------------------------------------------------------------
-    def webhook_protection(self, kind: str) -> str:
-        try:
-            topics = self.topic_arns
-        except ConfigurationError:
-            topics = []
-        if not topics:
-            return "refused: no topic_arns configured (fail closed)"
-        return f"SNS message signature (certificate from sns.<region>.amazonaws.com), " \
-               f"{len(topics)} topic(s)"
-
-    def verify_webhook(self, request: WebhookRequest, kind: str) -> None:
-        """Verify the SNS signature and that the topic is one of ``topic_arns``."""
-        try:
-            topics = self.topic_arns
-            prefixes = self.test_url_prefixes
-        except ConfigurationError as exc:
-            raise WebhookAuthenticationError(str(exc)) from exc
-        if not topics:
-            raise WebhookAuthenticationError(
-                f"SMS backend {self.alias!r} has no 'topic_arns' OPTION: SNS {kind} messages "
-                "are refused (fail closed)."
-            )
-        message = sns_envelope(request)
-        verify_sns_message(message, prefixes)
-        if message.get("TopicArn") not in topics:
-            raise WebhookAuthenticationError(
-                f"topic {message.get('TopicArn')!r} is not in the 'topic_arns' OPTION"
-            )
-
+    # -- webhooks: SNS (verified by webhook_validators) ----------------------------------------
     def parse_status_webhook(self, request: WebhookRequest) -> list[StatusUpdate]:
         message = self._notification(request)
         if message is None:
             return []
         event = _json_message(message)
-        event_type = str(event.get("eventType") or "")
+        event_type = as_text(event.get("eventType"))
         known = EVENT_TYPES.get(event_type)
         if known is None:
             logger.info("SNS message %s: event type %r ignored (not an SMS event)",
                         message.get("MessageId"), event_type)
             return []
-        message_id = str(event.get("messageId") or "").strip()
+        message_id = as_text(event.get("messageId")).strip()
         if not message_id:
             raise WebhookPayloadError("the SMS event has no messageId")
         status = known.status
@@ -438,7 +437,7 @@ class SmsBackend(BaseSmsBackend):
                 error_code=str(event.get("messageStatus") or event_type) if failed else "",
                 error_message=description if failed else "",
                 segments=_positive_int(event.get("totalMessageParts")),
-                cost=_decimal(event.get("totalMessagePrice")),
+                cost=as_decimal(event.get("totalMessagePrice")),
                 cost_currency=EVENT_CURRENCY if event.get("totalMessagePrice") is not None
                 else "",
                 raw=event,
@@ -450,7 +449,7 @@ class SmsBackend(BaseSmsBackend):
         if message is None:
             return []
         data = _json_message(message)
-        sender = str(data.get("originationNumber") or "").strip()
+        sender = as_text(data.get("originationNumber")).strip()
         if not sender:
             raise WebhookPayloadError("the two-way message has no originationNumber")
         return [
@@ -460,7 +459,7 @@ class SmsBackend(BaseSmsBackend):
                 from_number=sender,
                 to_number=str(data.get("destinationNumber") or ""),
                 text=str(data.get("messageBody") or ""),
-                occurred_at=_iso(message.get("Timestamp")),
+                occurred_at=as_datetime(message.get("Timestamp")),
                 keyword=str(data.get("messageKeyword") or "")[:32],
                 raw=data,
             )
@@ -510,7 +509,7 @@ class SmsBackend(BaseSmsBackend):
                 f"SMS backend {self.alias!r} needs boto3, which is not installed.",
                 hint=INSTALL_HINT, id="django_sms.E011",
             ))
-        for attribute in ("timeouts", "max_attempts", "topic_arns", "test_url_prefixes"):
+        for attribute in ("timeouts", "max_attempts", "test_url_prefixes"):
             try:
                 getattr(self, attribute)
             except ConfigurationError as exc:
@@ -653,20 +652,6 @@ def clear_certificate_cache() -> None:
 
 
 # -- parsing helpers -----------------------------------------------------------------------------
-def _string_list(backend: BaseSmsBackend, name: str) -> list[str]:
-    value = backend.options.get(name)
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value):
-        return list(value)
-    raise ConfigurationError(
-        f"SMS backend {backend.alias!r}: {name!r} must be a string or a list of non-empty "
-        f"strings, not {type(value).__name__}."
-    )
-
-
 def _json_message(message: Mapping[str, Any]) -> dict[str, Any]:
     try:
         data = json.loads(str(message.get("Message") or ""))
@@ -678,39 +663,12 @@ def _json_message(message: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _milliseconds(value: Any) -> datetime | None:
+    """AWS event timestamps are Unix milliseconds."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    try:
-        return datetime.fromtimestamp(value / 1000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _iso(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return from_epoch(value / 1000)
 
 
 def _positive_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        return None
-    return number if number > 0 else None
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
+    number = as_int(value)
+    return number if number is not None and number > 0 else None

@@ -34,7 +34,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -43,8 +43,22 @@ import requests
 from django.core import checks
 from django.urls import NoReverseMatch, reverse
 
-from django_sms.backends.base import InboundSMS, SendResult, StatusUpdate, WebhookRequest
+from django_sms.backends.base import (
+    BaseSmsBackend,
+    InboundSMS,
+    SendResult,
+    StatusUpdate,
+    WebhookRequest,
+)
 from django_sms.backends.http import ErrorDetails, HttpBackend, HttpRequest
+from django_sms.backends.values import as_decimal, as_int, as_text
+from django_sms.backends.webhook_validators import (
+    SharedSecretValidator,
+    ValidatedWebhooksMixin,
+    WebhookValidator,
+    header,
+    secret_list,
+)
 from django_sms.exceptions import (
     ConfigurationError,
     MalformedResponse,
@@ -212,7 +226,80 @@ def signature_matches(tokens: Sequence[str], url: str, params: Sequence[tuple[st
     return matched
 
 
-class SmsBackend(HttpBackend):
+class TwilioSignature(WebhookValidator):
+    """``X-Twilio-Signature``, checked with every auth token of the ``auth_token`` OPTION
+    (several during a rotation) over the URL Twilio called: ``public_base_url`` + the path
+    and query when that OPTION is set, else the URL Django rebuilt from the request (its
+    proxy settings applied); with and without the default port. A refusal logs the URL
+    checked: when it differs from the one configured at Twilio, the proxy settings are what
+    to fix (docs/providers/twilio.rst, "Troubleshooting a signature mismatch")."""
+
+    option = "auth_token"
+    hint = "Set 'auth_token' to the account's auth token (Twilio signs webhooks with it)."
+
+    def validate(self, backend: BaseSmsBackend, request: WebhookRequest, kind: str) -> None:
+        signature = header(request, "X-Twilio-Signature").strip()
+        if not signature:
+            raise WebhookAuthenticationError("missing X-Twilio-Signature header")
+        rule = header(request, "X-Twilio-Webhooks-Signature-Settings")
+        if rule:
+            raise WebhookAuthenticationError(
+                f"the request was signed by a Twilio Webhooks Rule ({rule!r}); only "
+                "auth-token signatures are supported"
+            )
+        urls = webhook_urls(backend, request)
+        params = signed_params(request)
+        if any(signature_matches(self.secrets(backend), url, params, signature)
+               for url in urls):
+            return
+        logger.warning(
+            "Twilio %s webhook for SMS backend %r: the signature does not match the URL "
+            "checked, %s (with and without the default port). If Twilio called another URL, "
+            "fix the proxy settings (SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST, "
+            "USE_X_FORWARDED_PORT) or set the 'public_base_url' OPTION.",
+            kind, backend.alias, " or ".join(urls) or "(none)",
+        )
+        raise WebhookAuthenticationError(
+            f"bad X-Twilio-Signature for {' or '.join(urls) or 'this request'}: not signed "
+            "with a configured auth_token for this URL"
+        )
+
+    def describe(self, backend: BaseSmsBackend) -> str:
+        return (f"Twilio X-Twilio-Signature (HMAC-SHA1 over the URL, "
+                f"{len(self.secrets(backend))} auth token(s))")
+
+
+def webhook_urls(backend: BaseSmsBackend, request: WebhookRequest) -> list[str]:
+    """The URL(s) Twilio may have signed: the ``public_base_url`` OPTION + the request's path
+    and query when it is set, else the URL Django rebuilt from the request."""
+    public = str(backend.options.get("public_base_url") or "").rstrip("/")
+    if public:
+        return [public + request.full_path]
+    return [request.url] if request.url else []
+
+
+def signed_params(request: WebhookRequest) -> list[tuple[str, str]]:
+    """The form fields Twilio signs: every field of a form POST, as received (the query
+    string is part of the URL); none for a JSON body (``bodySHA256``) or a GET."""
+    if request.method.upper() != "POST":
+        return []
+    content_type = header(request, "Content-Type").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        if "bodySHA256" in request.query:
+            expected = hashlib.sha256(request.body).hexdigest()
+            if not hmac.compare_digest(expected, request.query["bodySHA256"].lower()):
+                raise WebhookAuthenticationError("the body does not match bodySHA256")
+            return []
+        raise WebhookAuthenticationError(
+            f"Twilio webhooks are form-encoded; got {content_type or 'no content type'!r}"
+        )
+    try:
+        return parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as exc:
+        raise WebhookAuthenticationError("the form body is not UTF-8") from exc
+
+
+class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     """Sends through Twilio's Messages resource; verifies and parses its signed webhooks.
 
     OPTIONS (see docs/providers/twilio.rst):
@@ -239,6 +326,9 @@ class SmsBackend(HttpBackend):
     ``validity_period``
         Seconds (1 to 36000) a message may wait in Twilio's queue; per message with the
         ``ttl`` option of ``send_sms(options=...)``.
+    ``webhook_secret``
+        Optional, stacked on the signature: a secret the webhook URL must carry too
+        (:class:`~django_sms.backends.webhook_validators.SharedSecretValidator`).
 
     plus the common HTTP options (``base_url``, default ``https://api.twilio.com``,
     timeouts, ``pool_size``...).
@@ -259,6 +349,7 @@ class SmsBackend(HttpBackend):
     )
     secret_options = ("auth_token", "api_key_secret")
     secret_headers = frozenset({"x-twilio-signature"})
+    webhook_validators = (TwilioSignature(), SharedSecretValidator())
     supports_status_polling = True
     supports_status_webhooks = True
     supports_inbound = True
@@ -274,19 +365,7 @@ class SmsBackend(HttpBackend):
     @property
     def auth_tokens(self) -> list[str]:
         """The configured auth tokens (several during a rotation), first = primary."""
-        value = self.options.get("auth_token")
-        if not value:
-            return []
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list | tuple) and value and all(
-            isinstance(v, str) and v for v in value
-        ):
-            return list(value)
-        raise ConfigurationError(
-            f"SMS backend {self.alias!r}: 'auth_token' must be a string or a list of non-empty "
-            f"strings, not {value!r:.40}."
-        )
+        return secret_list(self, "auth_token")
 
     @property
     def public_base_url(self) -> str:
@@ -456,82 +535,7 @@ class SmsBackend(HttpBackend):
             raise WebhookPayloadError(f"unknown Twilio message status {provider_status!r}")
         return status
 
-    # -- webhooks ------------------------------------------------------------------------------
-    def webhook_protection(self, kind: str) -> str:
-        try:
-            tokens = self.auth_tokens
-        except ConfigurationError:
-            tokens = []
-        if not tokens:
-            return "refused: no auth_token configured (fail closed)"
-        return f"Twilio X-Twilio-Signature (HMAC-SHA1, {len(tokens)} auth token(s))"
-
-    def webhook_urls(self, request: WebhookRequest) -> list[str]:
-        """The URL(s) Twilio may have signed: ``public_base_url`` + the request's path and
-        query when that OPTION is set, else the URL Django rebuilt from the request."""
-        if self.public_base_url:
-            return [self.public_base_url + request.full_path]
-        return [request.url] if request.url else []
-
-    def verify_webhook(self, request: WebhookRequest, kind: str) -> None:
-        """Check ``X-Twilio-Signature`` with every configured auth token (fail closed,
-        whatever ``DEBUG`` says). A refusal logs the URL that was checked: when it differs
-        from the URL configured at Twilio, the proxy settings are what to fix."""
-        try:
-            tokens = self.auth_tokens
-        except ConfigurationError as exc:
-            raise WebhookAuthenticationError(str(exc)) from exc
-        if not tokens:
-            raise WebhookAuthenticationError(
-                f"SMS backend {self.alias!r} has no 'auth_token' OPTION: Twilio {kind} "
-                "webhooks cannot be verified and are refused."
-            )
-        signature = _header(request.headers, "X-Twilio-Signature")
-        if not signature:
-            raise WebhookAuthenticationError("missing X-Twilio-Signature header")
-        settings_header = _header(request.headers, "X-Twilio-Webhooks-Signature-Settings")
-        if settings_header:
-            raise WebhookAuthenticationError(
-                f"the request was signed by a Twilio Webhooks Rule ({settings_header!r}); only "
-                "auth-token signatures are supported"
-            )
-        urls = self.webhook_urls(request)
-        params = self._signed_params(request)
-        if any(signature_matches(tokens, url, params, signature) for url in urls):
-            return
-        logger.warning(
-            "Twilio %s webhook for SMS backend %r: the signature does not match the URL "
-            "checked, %s (with and without the default port). If Twilio called another URL, "
-            "fix the proxy settings (SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST, "
-            "USE_X_FORWARDED_PORT) or set the 'public_base_url' OPTION.",
-            kind, self.alias, " or ".join(urls) or "(none)",
-        )
-        raise WebhookAuthenticationError(
-            f"bad X-Twilio-Signature for {' or '.join(urls) or 'this request'}: not signed "
-            "with a configured auth_token for this URL"
-        )
-
-    @staticmethod
-    def _signed_params(request: WebhookRequest) -> list[tuple[str, str]]:
-        """The form fields Twilio signs: every field of a form POST, as received (the query
-        string is part of the URL); none for a JSON body (``bodySHA256``) or a GET."""
-        if request.method.upper() != "POST":
-            return []
-        content_type = _header(request.headers, "Content-Type").split(";")[0].strip().lower()
-        if content_type != "application/x-www-form-urlencoded":
-            if "bodySHA256" in request.query:
-                expected = hashlib.sha256(request.body).hexdigest()
-                if not hmac.compare_digest(expected, request.query["bodySHA256"].lower()):
-                    raise WebhookAuthenticationError("the body does not match bodySHA256")
-                return []
-            raise WebhookAuthenticationError(
-                f"Twilio webhooks are form-encoded; got {content_type or 'no content type'!r}"
-            )
-        try:
-            return parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
-        except UnicodeDecodeError as exc:
-            raise WebhookAuthenticationError("the form body is not UTF-8") from exc
-
+    # -- webhooks (verified by webhook_validators) ----------------------------------------------
     def parse_status_webhook(self, request: WebhookRequest) -> list[StatusUpdate]:
         data = _form(request)
         sid = _required(data, "MessageSid", "SmsSid")
@@ -589,17 +593,25 @@ class SmsBackend(HttpBackend):
                 id="django_sms.E010",
             ))
         try:
-            self.credentials()
-            if not self.auth_tokens:
-                errors.append(checks.Warning(
-                    f"SMS backend {self.alias!r} has no 'auth_token': Twilio signs its "
-                    "webhooks with it, so every status and inbound webhook will be refused.",
-                    hint=f"Set {option}['auth_token'] (it may be a list during a rotation).",
-                    id="django_sms.W015",
-                ))
-        except ConfigurationError as exc:
-            errors.append(checks.Error(str(exc), hint=f"Set {option}['auth_token'].",
-                                       id="django_sms.E010"))
+            tokens: list[str] | None = self.auth_tokens
+        except ConfigurationError:
+            tokens = None  # malformed: reported by TwilioSignature's check (E012)
+        if tokens is not None:
+            try:
+                self.credentials()
+            except ConfigurationError as exc:
+                errors.append(checks.Error(str(exc), hint=f"Set {option}['auth_token'].",
+                                           id="django_sms.E010"))
+            else:
+                if not tokens:
+                    errors.append(checks.Warning(
+                        f"SMS backend {self.alias!r} has no 'auth_token': Twilio signs its "
+                        "webhooks with it, so every status and inbound webhook will be "
+                        "refused.",
+                        hint=f"Set {option}['auth_token'] (it may be a list during a "
+                             "rotation).",
+                        id="django_sms.W015",
+                    ))
         key = self.options.get("api_key_sid")
         if key and not API_KEY_SID.match(str(key)):
             errors.append(checks.Error(
@@ -633,14 +645,6 @@ class SmsBackend(HttpBackend):
 
 
 # -- parsing helpers -------------------------------------------------------------------------
-def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        wanted = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == wanted), "")
-    return str(value or "").strip()
-
-
 def _form(request: WebhookRequest) -> dict[str, str]:
     if isinstance(request.data, dict):
         return {str(k): str(v) for k, v in request.data.items()}
@@ -659,7 +663,7 @@ def _required(data: Mapping[str, str], *names: str) -> str:
 
 def _code(value: Any) -> str:
     """An error code as text ("" for none, 0 or null)."""
-    text = "" if value is None or isinstance(value, bool) else str(value).strip()
+    text = "" if isinstance(value, bool) else as_text(value).strip()
     return "" if text in ("", "0") else text
 
 
@@ -670,23 +674,16 @@ def _title(code: str) -> str:
 
 def _positive_int(value: Any) -> int | None:
     """Twilio sends counts as strings; "0" (not yet known with a Messaging Service) is None."""
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    number = as_int(value)
+    return number if number is not None and number > 0 else None
 
 
 def _price(data: Mapping[str, Any]) -> tuple[Decimal | None, str]:
     """The cost (Twilio writes it negative, as a debit) and its currency."""
-    value = data.get("price")
-    if value in (None, "") or isinstance(value, bool):
+    price = as_decimal(data.get("price"))
+    if price is None:
         return None, ""
-    try:
-        price = abs(Decimal(str(value)))
-    except InvalidOperation:
-        return None, ""
-    return price, str(data.get("price_unit") or "").upper()[:3]
+    return abs(price), as_text(data.get("price_unit")).upper()[:3]
 
 
 def _rfc2822(value: Any) -> datetime | None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
+from django.utils.translation import gettext
 
 
 class SMSError(Exception):
@@ -48,9 +49,27 @@ class InvalidMessage(SMSError, ValueError):
 
 
 class InvalidRecipient(InvalidMessage):
-    def __init__(self, value: object, reason: str) -> None:
+    """A destination number that cannot be used.
+
+    ``str(exc)`` and ``reason`` are written for developers and may name a setting;
+    ``user_message`` can be shown to the person who typed the number (translated, no setting
+    names); ``code`` is a stable identifier (``"too_short"``, ``"not_mobile"``...).
+    """
+
+    def __init__(
+        self,
+        value: object,
+        reason: str,
+        *,
+        user_message: str | None = None,
+        code: str = "invalid",
+    ) -> None:
         self.value = value
         self.reason = reason
+        self.code = code
+        self.user_message = (
+            user_message if user_message is not None else gettext("Enter a valid phone number.")
+        )
         super().__init__(f"Invalid recipient {value!r}: {reason}")
 
 
@@ -73,9 +92,15 @@ class MessageTooLong(InvalidMessage):
 
 
 class CountryNotAllowed(InvalidMessage):
+    """A number of a country the settings exclude. ``str(exc)`` names the settings;
+    ``user_message`` (translated) does not; ``code`` is ``"country_not_allowed"``."""
+
+    code = "country_not_allowed"
+
     def __init__(self, number: str, country: str) -> None:
         self.number = number
         self.country = country
+        self.user_message = gettext("Text messages cannot be sent to this country.")
         super().__init__(
             f"Sending to {number} ({country}) is not allowed by "
             "DJANGO_SMS['ALLOWED_COUNTRIES'] / ['DENIED_COUNTRIES']."

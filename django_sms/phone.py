@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop
 from phonenumbers import PhoneNumberType, ValidationResult
 
 from django_sms.conf import sms_settings
@@ -23,10 +25,12 @@ from django_sms.exceptions import CountryNotAllowed, InvalidRecipient, InvalidSe
 
 __all__ = [
     "SENDER_ID_MAX_LENGTH",
+    "USER_MESSAGES",
     "Recipient",
     "country_of",
     "e164_digits",
     "parse_recipient",
+    "validate_recipient",
     "validate_sender",
 ]
 
@@ -58,14 +62,44 @@ _NO_SMS_TYPES: dict[int, str] = {
 # phonenumbers refuses longer input anyway; stopping here keeps huge strings out of the cache.
 _MAX_INPUT_LENGTH = 250
 
+#: No numbering plan has national numbers shorter than this (phonenumbers' metadata: Austria,
+#: Germany, Niue... have 4-digit ones). Fewer digits are "too short", whatever the region.
+_MIN_DIGITS = 4
+_NUMBER_CHARACTERS = re.compile(r"[\s\d+().\-/]*")
+
+#: What an end user is told, by ``code``: no setting, no jargon. Marked for translation here
+#: and translated when an exception is raised (parse results are cached across languages).
+USER_MESSAGES: dict[str, str] = {
+    "empty": gettext_noop("Enter a phone number."),
+    "invalid_type": gettext_noop("Enter a valid phone number."),
+    "not_a_number": gettext_noop("Enter a valid phone number."),
+    "too_short": gettext_noop("This phone number is too short."),
+    "too_long": gettext_noop("This phone number is too long."),
+    "no_country": gettext_noop(
+        "Enter the number in international format: + then the country code."
+    ),
+    "unknown_country_code": gettext_noop("The country code of this phone number does not exist."),
+    "invalid": gettext_noop("This phone number is not valid."),
+    "extension": gettext_noop(
+        "Enter the number without an extension: text messages cannot reach one."
+    ),
+    "not_mobile": gettext_noop("This number cannot receive text messages: enter a mobile number."),
+}
+
 
 class _Parsed(NamedTuple):
-    """The settings-independent outcome of parsing one string: a number or a reason."""
+    """The settings-independent outcome of parsing one string: a number, or a reason for
+    developers (``error``) and the key of the message for end users (``code``)."""
 
     e164: str = ""
     country: str = ""
     number_type: int = PhoneNumberType.UNKNOWN
     error: str = ""
+    code: str = ""
+
+
+def _refused(value: object, reason: str, code: str) -> InvalidRecipient:
+    return InvalidRecipient(value, reason, user_message=gettext(USER_MESSAGES[code]), code=code)
 
 
 def parse_recipient(value: object, region: str | None = None) -> Recipient:
@@ -89,22 +123,37 @@ def parse_recipient(value: object, region: str | None = None) -> Recipient:
     elif isinstance(value, str):
         parsed = _parse_text(value, region)
     elif value is None:
-        raise InvalidRecipient(value, "no number given")
+        raise _refused(value, "no number given", "empty")
     else:
-        raise InvalidRecipient(
-            value, f"expected a string or a PhoneNumber, got {type(value).__name__}"
+        raise _refused(
+            value,
+            f"expected a string or a PhoneNumber, got {type(value).__name__}",
+            "invalid_type",
         )
 
     if parsed.error:
-        raise InvalidRecipient(value, parsed.error)
+        raise _refused(value, parsed.error, parsed.code)
     if sms_settings.REQUIRE_MOBILE and parsed.number_type in _NO_SMS_TYPES:
-        raise InvalidRecipient(
+        raise _refused(
             value,
             f"{parsed.e164} is {_NO_SMS_TYPES[parsed.number_type]}, which cannot receive SMS "
             "(DJANGO_SMS['REQUIRE_MOBILE'] is on)",
+            "not_mobile",
         )
     _check_country(parsed.e164, parsed.country)
     return Recipient(parsed.e164, parsed.country)
+
+
+def validate_recipient(value: object) -> None:
+    """A Django validator for form and model fields that hold a destination number.
+
+    Raises ``ValidationError`` with the exception's ``user_message`` (what the person who
+    typed the number should read: translated, no setting names) and its ``code``.
+    """
+    try:
+        parse_recipient(value)
+    except (InvalidRecipient, CountryNotAllowed) as exc:
+        raise ValidationError(exc.user_message, code=exc.code) from None
 
 
 def e164_digits(e164: str) -> str:
@@ -114,7 +163,7 @@ def e164_digits(e164: str) -> str:
     :class:`~django_sms.exceptions.InvalidRecipient` for anything that is not E.164.
     """
     if not _E164.fullmatch(e164):
-        raise InvalidRecipient(e164, "not in E.164 format ('+', then up to 15 digits)")
+        raise _refused(e164, "not in E.164 format ('+', then up to 15 digits)", "invalid")
     return e164.removeprefix("+")
 
 
@@ -147,9 +196,16 @@ def country_of(e164: str) -> str:
 def _parse_text(value: str, region: str | None) -> _Parsed:
     text = value.strip()
     if not text:
-        return _Parsed(error="the number is empty")
+        return _Parsed(error="the number is empty", code="empty")
     if len(text) > _MAX_INPUT_LENGTH:
-        return _Parsed(error=f"{len(text)} characters is too long to be a phone number")
+        return _Parsed(
+            error=f"{len(text)} characters is too long to be a phone number", code="too_long"
+        )
+    digits = sum(c.isdigit() for c in text)
+    if 0 < digits < _MIN_DIGITS and _NUMBER_CHARACTERS.fullmatch(text):
+        # Checked before parsing: without a region phonenumbers would blame the missing
+        # country code, which sends people the wrong way for "12".
+        return _Parsed(error="too short to be a phone number", code="too_short")
     return _parse_string(text, region)
 
 
@@ -171,33 +227,39 @@ def _parse_string(text: str, region: str | None) -> _Parsed:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        return _Parsed(error=_parse_error(exc, text, region))
+        return _parse_error(exc, text, region)
     return _check_number(number)
 
 
-def _parse_error(exc: phonenumbers.NumberParseException, text: str, region: str | None) -> str:
+def _parse_error(exc: phonenumbers.NumberParseException, text: str, region: str | None) -> _Parsed:
     kind = exc.error_type
     if kind == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
         if text.startswith("+") or region in phonenumbers.SUPPORTED_REGIONS:
-            return "unknown country calling code"
+            return _Parsed(error="unknown country calling code", code="unknown_country_code")
         if region is None:
-            return (
-                "national number without a country code and no PHONENUMBER_DEFAULT_REGION "
-                "set; write it in international format (+<country code>...)"
+            return _Parsed(
+                error="national number without a country code and no "
+                "PHONENUMBER_DEFAULT_REGION set; write it in international format "
+                "(+<country code>...)",
+                code="no_country",
             )
-        return f"national number, and the region {region!r} is not a known region code"
+        return _Parsed(
+            error=f"national number, and the region {region!r} is not a known region code "
+            "(PHONENUMBER_DEFAULT_REGION or the region argument)",
+            code="no_country",
+        )
     if kind == phonenumbers.NumberParseException.NOT_A_NUMBER:
-        return "does not look like a phone number"
+        return _Parsed(error="does not look like a phone number", code="not_a_number")
     if kind == phonenumbers.NumberParseException.TOO_LONG:
-        return "too long to be a phone number"
+        return _Parsed(error="too long to be a phone number", code="too_long")
     # TOO_SHORT_NSN, TOO_SHORT_AFTER_IDD
-    return "too short to be a phone number"
+    return _Parsed(error="too short to be a phone number", code="too_short")
 
 
 def _check_number(number: phonenumbers.PhoneNumber) -> _Parsed:
     """Validate a parsed number and extract what the checks and the caller need."""
     if not number.country_code:
-        return _Parsed(error="the number has no country code")
+        return _Parsed(error="the number has no country code", code="no_country")
     country = _country_code(phonenumbers.region_code_for_number(number))
     # Invalid numbers of a code shared by several countries (+1, +44...) have no country.
     where = (
@@ -208,17 +270,23 @@ def _check_number(number: phonenumbers.PhoneNumber) -> _Parsed:
     if not phonenumbers.is_valid_number(number):
         possible = phonenumbers.is_possible_number_with_reason(number)
         if possible == ValidationResult.INVALID_COUNTRY_CODE:
-            return _Parsed(error=f"+{number.country_code} is not a country calling code")
+            return _Parsed(
+                error=f"+{number.country_code} is not a country calling code",
+                code="unknown_country_code",
+            )
         if possible == ValidationResult.TOO_SHORT:
-            return _Parsed(error=f"too short for a number {where}")
+            return _Parsed(error=f"too short for a number {where}", code="too_short")
         if possible == ValidationResult.TOO_LONG:
-            return _Parsed(error=f"too long for a number {where}")
+            return _Parsed(error=f"too long for a number {where}", code="too_long")
         if possible == ValidationResult.INVALID_LENGTH:
-            return _Parsed(error=f"wrong length for a number {where}")
-        return _Parsed(error=f"not a valid number {where}")
+            return _Parsed(error=f"wrong length for a number {where}", code="invalid")
+        return _Parsed(error=f"not a valid number {where}", code="invalid")
     if number.extension:
         # An SMS cannot reach an extension; dropping it would text the switchboard.
-        return _Parsed(error=f"has an extension ({number.extension}); SMS cannot reach it")
+        return _Parsed(
+            error=f"has an extension ({number.extension}); SMS cannot reach it",
+            code="extension",
+        )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return _Parsed(
         e164=e164,

@@ -88,6 +88,21 @@ class SweepReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def summary(self) -> str:
+        """One line for people: what the run did (or, in a dry run, would do)."""
+        if self.dry_run:
+            return (
+                f"Dry run: {self.would_redeliver} to deliver, {self.would_enqueue} to "
+                f"enqueue, {self.would_rescue} to mark unknown, {self.would_poll} to poll."
+            )
+        paused = "".join(f", {alias} paused {delay:g} s" for alias, delay in self.paused.items())
+        return (
+            f"Done: {self.redelivered} delivered, {self.enqueued} enqueued, "
+            f"{self.rescued} marked unknown, {self.polled} polled "
+            f"({self.poll_changes} changed, {self.poll_errors} errors{paused}), "
+            f"{self.matched} webhook events matched."
+        )
+
     @property
     def did_something(self) -> bool:
         """Whether the run changed, sent, polled or matched anything (or failed to)."""
@@ -104,10 +119,14 @@ class Sweeper:
         batch_size: int | None = None,
         dry_run: bool = False,
         progress: Progress | None = None,
+        log_summary: bool = True,
     ) -> None:
         self.batch_size = batch_size or int(sms_settings.POLL_BATCH_SIZE)
         self.dry_run = dry_run
         self.progress: Progress = progress or (lambda text: None)
+        #: Log each run's summary (the task does; ``manage.py smssync`` prints it instead,
+        #: so that ``--verbosity 0`` is silent).
+        self.log_summary = log_summary
         #: alias -> time before which it is not polled (the provider's Retry-After).
         self.paused_until: dict[str, datetime] = {}
 
@@ -126,8 +145,9 @@ class Sweeper:
         self.poll(report)
         self.match_pending_events(report)
         # A run that found nothing to do is routine (``--loop`` runs every few seconds).
-        level = logging.INFO if report.dry_run or report.did_something else logging.DEBUG
-        logger.log(level, "smssync: %s", report.as_dict())
+        if self.log_summary:
+            level = logging.INFO if report.dry_run or report.did_something else logging.DEBUG
+            logger.log(level, "smssync: %s", report.summary())
         return report
 
     # -- 1. due retries -----------------------------------------------------------------------

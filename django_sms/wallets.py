@@ -63,6 +63,7 @@ __all__ = [
     "deposit",
     "get_or_create_wallet",
     "ledger_balance",
+    "max_amount",
     "persist_with_hold",
     "price_for",
     "refund",
@@ -75,7 +76,6 @@ logger = logging.getLogger("django_sms")
 
 #: Amounts are stored with 4 decimal places (``max_digits=14``).
 QUANTUM = Decimal("0.0001")
-_MAX_AMOUNT = Decimal(10) ** 10
 
 #: Statuses meaning the provider took the message: its hold is captured.
 CAPTURE_STATUSES: frozenset[str] = frozenset(
@@ -110,11 +110,57 @@ def to_amount(value: Any, what: str = "amount") -> Decimal:
         raise InvalidAmount(f"The {what} {value!r} is not a number.") from None
     if not amount.is_finite():
         raise InvalidAmount(f"The {what} {value!r} is not a finite number.")
+    # The size first: quantize() raises InvalidOperation for a number like 1e30, whose
+    # digits exceed the decimal context's precision.
+    limit = max_amount()
+    if abs(amount) > limit:
+        raise InvalidAmount(
+            f"The {what} {value!r} is too large: a wallet amount is at most "
+            f"{limit} (the ledger's columns hold {_column_size()})."
+        )
     if amount != amount.quantize(QUANTUM, rounding=ROUND_HALF_UP):
         raise InvalidAmount(f"The {what} {value!r} has more than 4 decimal places.")
-    if abs(amount) >= _MAX_AMOUNT:
-        raise InvalidAmount(f"The {what} {value!r} is too large (at most 10 integer digits).")
     return amount.quantize(QUANTUM)
+
+
+def max_amount() -> Decimal:
+    """The largest amount or balance the wallet and ledger columns can store.
+
+    ``9999999999.9999`` with the shipped models (``max_digits=14, decimal_places=4``); read
+    from the fields, so a swapped wallet model with smaller columns lowers it.
+    """
+    limits = [
+        Decimal(10) ** (field.max_digits - field.decimal_places) - QUANTUM
+        for field in _money_fields()
+        if field.max_digits is not None and field.decimal_places is not None
+    ]
+    return min(limits)
+
+
+def _money_fields() -> list[models.DecimalField[Any, Any]]:
+    fields = [
+        get_wallet_model()._meta.get_field("balance"),
+        LedgerEntry._meta.get_field("amount"),
+        LedgerEntry._meta.get_field("balance_after"),
+    ]
+    return [f for f in fields if isinstance(f, models.DecimalField)]
+
+
+def _column_size() -> str:
+    narrowest = min(_money_fields(), key=lambda f: (f.max_digits or 0) - (f.decimal_places or 0))
+    return f"max_digits={narrowest.max_digits}, decimal_places={narrowest.decimal_places}"
+
+
+def _check_balance(locked: AbstractWallet, value: Decimal, what: str) -> None:
+    """Refuse a credit that would take the balance past what its column can store."""
+    limit = max_amount()
+    if locked.balance + value > limit:
+        raise InvalidAmount(
+            f"{what} of {format_amount(value)} {locked.currency} would bring wallet "
+            f"{locked.pk}'s balance to {format_amount(locked.balance + value)} "
+            f"{locked.currency}, above the largest balance a wallet can hold "
+            f"({limit} {locked.currency})."
+        )
 
 
 def format_amount(amount: Decimal) -> str:
@@ -262,6 +308,7 @@ def deposit(
     now = timezone.now()
     with transaction.atomic():
         locked = _lock(wallet.pk)
+        _check_balance(locked, value, "A deposit")
         extra: dict[str, Any] = {}
         if locked.first_deposit_at is None:
             extra = {"first_deposit_at": now, "activates_at": now + activation_delay()}
@@ -310,6 +357,7 @@ def adjust(
         raise WalletError("An adjustment needs a reason: it is the only record of why money moved.")
     with transaction.atomic():
         locked = _lock(wallet.pk)
+        _check_balance(locked, value, "An adjustment")
         if locked.balance + value < 0:
             raise InsufficientFunds(
                 locked,

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from django_sms import send_sms
 from django_sms.models import StatusEvent, get_message_model
+from django_sms.status import Status
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The docs' screenshots are refreshed only on request (UPDATE_SCREENSHOTS=1), so an ordinary
@@ -250,3 +251,129 @@ def test_operator_creates_a_token_and_makes_a_deposit(
     assert "Bank transfer 2026-118" in page.inner_text("#content")
     shot(page, "wallet", full_page=True)
     assert LedgerEntry.objects.get(wallet=wallet).created_by == operator
+
+
+def fits(page: Any) -> tuple[int, int]:
+    """(document width, window width): the page overflows when the first is larger."""
+    return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+
+
+#: Window widths the message list is measured at: the two of the report, and a sweep between.
+LIST_WIDTHS = [1280, *range(1250, 390, -40), 390]
+
+
+def assert_list_fits(page: Any, url: str) -> None:
+    """The list with its 14-day chart is never wider than the window, and every day shows."""
+    page.goto(url)
+    page.wait_for_selector(".sms-chart")
+    for width in LIST_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        document_width, window_width = fits(page)
+        assert document_width <= window_width, f"the list is {document_width}px wide at {width}px"
+        last_day = page.locator(".sms-chart-day").last.bounding_box()
+        assert last_day is not None and last_day["x"] + last_day["width"] <= window_width
+        if width in (1280, 390):
+            shot(page, f"changelist-{width}")
+
+
+def test_message_list_fits_the_window_at_any_width(
+    page: Any, live_server: Any, operator: Any
+) -> None:
+    history()
+    log_in(page, live_server)
+    # The navigation sidebar as a new operator has it: open on wide windows.
+    page.evaluate("localStorage.removeItem('django.admin.navSidebarIsOpen')")
+    url = f"{live_server.url}/admin/django_sms/message/"
+    assert_list_fits(page, url)
+
+    # A message in every status today: the widest the summary's periods get.
+    model = get_message_model()
+    model.objects.bulk_create(
+        model(
+            to="+33612345678",
+            country="FR",
+            text="x",
+            encoding="GSM-7",
+            backend_alias="default",
+            provider="locmem",
+            status=status,
+        )
+        for status in Status.values
+    )
+    assert_list_fits(page, url)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_long_unbroken_text_wraps_in_the_message_page(
+    page: Any, live_server: Any, operator: Any, width: int
+) -> None:
+    long_text = "a" * 765
+    long_url = "https://example.com/track/" + "x7Gq2" * 60 + "?ref=" + "9" * 80
+    texts = {text: send_sms(text, to="+33612345678") for text in (long_text, long_url)}
+    log_in(page, live_server)
+    page.evaluate("localStorage.removeItem('django.admin.navSidebarIsOpen')")
+    page.set_viewport_size({"width": width, "height": 900})
+    for text, message in texts.items():
+        page.goto(f"{live_server.url}/admin/django_sms/message/{message.pk}/change/")
+        field = page.locator(".field-text .readonly")
+        field.wait_for()
+        document_width, window_width = fits(page)
+        assert document_width <= window_width, f"{text[:20]}...: {document_width}px at {width}px"
+        scroll, client = field.evaluate("e => [e.scrollWidth, e.clientWidth]")
+        assert scroll <= client, f"the Text field is clipped: {scroll}px in {client}px"
+        box = field.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= window_width
+        assert field.inner_text().replace("\n", "") == text
+        shot(page, f"message-long-text-{width}")
+
+
+def test_timeline_shows_seconds_and_delays(page: Any, live_server: Any, operator: Any) -> None:
+    failed = history()
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/django_sms/message/{failed.pk}/change/")
+    rows = page.locator(".sms-timeline tbody tr")
+    assert rows.count() == 4
+    events = list(failed.events.order_by("received_at", "pk"))
+    for index, event in enumerate(events):
+        row = rows.nth(index).inner_text()
+        received = timezone.localtime(event.received_at).strftime("%H:%M:%S")
+        assert received in row, row
+    # Reported at -5:10, -5:10, -4:10 and -2:10 minutes.
+    delays = page.locator(".sms-timeline tbody .sms-delay").all_inner_texts()
+    assert [d.strip() for d in delays] == ["-", "+0 s", "+1 min 00 s", "+2 min 00 s"]
+    shot(page, "message-timeline", full_page=True)
+
+
+def test_resend_from_the_message_page_reports_the_refusal(
+    page: Any, live_server: Any, operator: Any, settings: Any
+) -> None:
+    settings.SMS_BACKENDS = {
+        "default": {"BACKEND": "django_sms.backends.locmem.SmsBackend"},
+        "refusing": {
+            "BACKEND": "django_sms.backends.locmem.SmsBackend",
+            "OPTIONS": {"status": "failed"},
+        },
+    }
+    original = get_message_model().objects.create(
+        to="+33612345678",
+        country="FR",
+        sender="MyShop",
+        text="Your code is 1234",
+        encoding="GSM-7",
+        backend_alias="refusing",
+        provider="locmem",
+        status="failed",
+    )
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/django_sms/message/{original.pk}/change/")
+    page.select_option("select[name='CHANGE_FORM-action']", "resend")
+    page.click("button[name=index]")
+    page.wait_for_selector(".sms-resend-list")
+    page.click("input[value='Yes, resend']")
+    page.wait_for_selector(".messagelist")
+    new = get_message_model().objects.get(resent_from=original)
+    assert new.status == "failed"
+    notice = page.locator(".messagelist li").filter(has_text=f"message #{new.pk}")
+    assert f"resent as message #{new.pk} (Failed)" in notice.inner_text()
+    assert "warning" in (notice.get_attribute("class") or "")
+    shot(page, "resend-refused")

@@ -357,7 +357,7 @@ def test_detail_page_shows_segments_timeline_cost_and_links(admin_client, django
     assert "Characters outside GSM-7 that made it UCS-2: û" in text  # Ç and € are GSM-7
     assert [n for n, _part in response.context["sms_parts"]] == [1, 2]
     assert "Status timeline" in text
-    statuses = [e.status for e, _badge in response.context["sms_events"]]
+    statuses = [e.status for e, _badge, _delay in response.context["sms_events"]]
     assert statuses == ["queued", "sending", "delivered", "sent"]
     assert "late report" in text and "(did not change the status)" in text
     assert "Webhook" in text
@@ -573,9 +573,97 @@ def test_resend_from_the_change_form(admin_client, django_capture_on_commit_call
 
 
 @pytest.mark.skipif(django.VERSION < (6, 1), reason="change-form actions are new in Django 6.1")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("alias_status", "shown", "level"),
+    [
+        ("rejected", "Rejected", "warning"),
+        ("failed", "Failed", "warning"),
+        ("delivered", "Delivered", "success"),
+    ],
+)
+def test_resend_from_the_change_form_reports_the_outcome(
+    admin_client, settings, alias_status, shown, level
+):
+    """The change form runs the action in a transaction and the resend goes out when it
+    commits: the notice reports the status it ended in, as the list does."""
+    settings.SMS_BACKENDS = {
+        "default": {"BACKEND": "django_sms.backends.locmem.SmsBackend"},
+        "other": {
+            "BACKEND": "django_sms.backends.locmem.SmsBackend",
+            "OPTIONS": {"status": alias_status},
+        },
+    }
+    original = make_message(backend_alias="other", status="failed")
+    url = change_url(original)
+    confirmation = admin_client.post(
+        url, {"CHANGE_FORM-action": "resend", "_selected_action": [original.pk]}
+    )
+    response = confirm(admin_client, confirmation, url)
+
+    new = get_message_model().objects.get(resent_from=original)
+    assert new.status == alias_status
+    notices = [(m.level_tag, str(m.message)) for m in response.context["messages"]]
+    text = f"Message #{original.pk} to +33612345678 resent as message #{new.pk} ({shown})."
+    assert [(lvl, msg) for lvl, msg in notices if "resent as" in msg] == [
+        (level, f'<a href="{change_url(new)}">{text}</a>')
+    ]
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="change-form actions are new in Django 6.1")
 def test_change_form_offers_no_resend_without_permission(viewer):
     message = make_message()
     assert 'name="CHANGE_FORM-action"' not in viewer.get(change_url(message)).content.decode()
+
+
+# -- the timeline ---------------------------------------------------------------------------
+
+
+def test_timeline_shows_seconds_and_the_delay_from_the_previous_event(admin_client):
+    message = make_message(status="delivered")
+    start = datetime.datetime(2026, 3, 5, 14, 7, 2, tzinfo=datetime.UTC)
+    for status, occurred, received in [
+        ("queued", None, start),
+        ("sent", None, start + datetime.timedelta(milliseconds=300)),
+        ("delivered", start + datetime.timedelta(seconds=4), start + datetime.timedelta(seconds=9)),
+        (
+            "delivered",
+            start + datetime.timedelta(minutes=3, seconds=9),
+            start + datetime.timedelta(minutes=4),
+        ),
+    ]:
+        StatusEvent.objects.create(
+            message=message, status=status, occurred_at=occurred, received_at=received
+        )
+    response = admin_client.get(change_url(message))
+    delays = [delay for _event, _badge, delay in response.context["sms_events"]]
+    # queued -> sent by arrival; sent has no reported time; two reported times compared.
+    assert delays == ["-", "+300 ms", "+8.7 s", "+3 min 05 s"]
+    text = page_text(response)
+    assert "03/05/2026 14:07:02" in text
+    assert "03/05/2026 14:07:11" in text  # received at, to the second
+    assert "03/05/2026 14:10:11" in text  # reported time
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "+0 s"),
+        (0.0004, "+1 ms"),
+        (0.35, "+350 ms"),
+        (1, "+1 s"),
+        (2.5, "+2.5 s"),
+        (42.9, "+42 s"),
+        (65, "+1 min 05 s"),
+        (3600 * 2 + 180, "+2 h 03 min"),
+        (86400 * 3 + 3600 * 4 + 5, "+3 d 4 h"),
+        (-12, "-12 s"),
+    ],
+)
+def test_format_delay(seconds, shown):
+    from django_sms.admin.messages import format_delay
+
+    assert format_delay(datetime.timedelta(seconds=seconds)) == shown
 
 
 # -- refresh status -------------------------------------------------------------------------

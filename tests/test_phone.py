@@ -100,7 +100,10 @@ def test_unknown_default_region_is_named(settings: Any) -> None:
     settings.PHONENUMBER_DEFAULT_REGION = "XX"
     with pytest.raises(InvalidRecipient) as excinfo:
         parse_recipient("0612345678")
-    assert reason_of(excinfo) == "national number, and the region 'XX' is not a known region code"
+    assert reason_of(excinfo) == (
+        "national number, and the region 'XX' is not a known region code "
+        "(PHONENUMBER_DEFAULT_REGION or the region argument)"
+    )
 
 
 @pytest.mark.parametrize(

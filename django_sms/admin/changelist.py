@@ -27,6 +27,7 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
@@ -41,10 +42,39 @@ from django.utils.translation import gettext_lazy as _
 from django_sms.backends.handler import configured_backends
 from django_sms.encoding import GSM7, UCS2
 
+# -- parameters --------------------------------------------------------------------------------
+
+
+class SafeChangeList(ChangeList):
+    """Refuses query parameters that no database column can hold, as Django refuses an
+    invalid lookup.
+
+    PostgreSQL cannot store or compare a NUL byte in a text value, so ``?country=%00`` (or
+    ``?q=%00``) would reach it and fail with ``DataError``: a server error. Raising
+    ``IncorrectLookupParameters`` makes ``changelist_view`` answer as it does for any bad
+    lookup, with a redirect to the unfiltered list and ``?e=1``, on every database alike.
+    """
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise IncorrectLookupParameters(
+                    f"The query parameter {name!r} contains a NUL character."
+                )
+        return super().get_queryset(request, exclude_parameters)
+
+
+class SafeChangeListMixin:
+    """For the app's model admins: their changelists use :class:`SafeChangeList`."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return SafeChangeList
+
+
 # -- ordering ----------------------------------------------------------------------------------
 
 
-class SortableByChangeList(ChangeList):
+class SortableByChangeList(SafeChangeList):
     """Applies ``sortable_by`` to the ``o`` URL parameter too.
 
     Django only hides the header links of columns outside ``sortable_by``; a crafted

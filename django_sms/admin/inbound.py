@@ -17,12 +17,13 @@ from django_sms.admin.changelist import (
     BackendAliasFilter,
     EstimatedCountPaginator,
     ProviderFilter,
+    SafeChangeListMixin,
     number_condition,
 )
 from django_sms.models import InboundMessage, OptOut
 
 
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(SafeChangeListMixin, admin.ModelAdmin):
     """Texts received from handsets, as the providers reported them. Nothing is editable."""
 
     list_display = (
@@ -106,7 +107,7 @@ class OptOutForm(forms.ModelForm):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class OptOutAdmin(admin.ModelAdmin):
+class OptOutAdmin(SafeChangeListMixin, admin.ModelAdmin):
     """Numbers that receive nothing (from one sender, or from any). Operators add and remove
     entries; the reason and who added it are kept, and removals are in the admin log."""
 

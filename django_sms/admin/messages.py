@@ -13,6 +13,9 @@ model (``DJANGO_SMS_MESSAGE_MODEL``) registers it for its own model::
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import functools
+import itertools
 import secrets
 from collections import defaultdict
 from decimal import Decimal
@@ -20,6 +23,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -53,11 +57,15 @@ from django_sms.exceptions import ProviderError, SMSError
 from django_sms.message import SMS
 from django_sms.models import AbstractMessage, EventSource, OptOut
 from django_sms.sending import send_messages
-from django_sms.status import Status
+from django_sms.status import FINAL_STATUSES, Status
+from django_sms.transitions import in_transaction
 
 #: Most messages one resend or refresh may act on: both call the provider once per message
 #: inside the request.
 ACTION_LIMIT = 100
+
+#: Statuses of a resend reported as a warning: it did not reach the handset, or nobody knows.
+REFUSED_STATUSES: frozenset[str] = (FINAL_STATUSES - {Status.DELIVERED}) | {Status.UNKNOWN}
 
 
 class MessageAdmin(admin.ModelAdmin):
@@ -102,7 +110,13 @@ class MessageAdmin(admin.ModelAdmin):
     resend_confirmation_template = "admin/django_sms/resend_confirmation.html"
 
     fieldsets = (
-        (_("Message"), {"fields": ("to", "country", "sender", "text", "encoding_display")}),
+        (
+            _("Message"),
+            {
+                "fields": ("to", "country", "sender", "text", "encoding_display"),
+                "classes": ("sms-message-fields",),
+            },
+        ),
         (
             _("Status"),
             {
@@ -261,7 +275,10 @@ class MessageAdmin(admin.ModelAdmin):
         return {
             "sms_analysis": analysis,
             "sms_parts": list(enumerate(analysis.parts, start=1)),
-            "sms_events": [(event, status_badge(event.status)) for event in events],
+            "sms_events": [
+                (event, status_badge(event.status), delay)
+                for event, delay in zip(events, event_delays(events), strict=True)
+            ],
             "sms_ledger": ledger,
             "sms_resends": [(r, url, status_badge(r.status)) for r, url in resends],
         }
@@ -353,21 +370,31 @@ class MessageAdmin(admin.ModelAdmin):
             self.log_change(
                 request, original, gettext("Resent as message #%(pk)s.") % {"pk": new.pk}
             )
-            text = _("Message #%(pk)s to %(to)s resent as message #%(new)s (%(status)s).") % {
-                "pk": original.pk,
-                "to": original.to,
-                "new": new.pk,
-                "status": new.get_status_display(),
-            }
-            url = admin_change_url(new, self.admin_site)
-            level = (
-                messages.WARNING
-                if new.status in (Status.FAILED, Status.REJECTED)
-                else messages.SUCCESS
-            )
-            self.message_user(
-                request, format_html('<a href="{}">{}</a>', url, text) if url else text, level
-            )
+            # The change form runs actions inside a transaction, and a message sent inside
+            # one goes out when it commits: report the outcome then, not the "queued" row.
+            report = functools.partial(self.report_resend, request, original, new)
+            if in_transaction():
+                transaction.on_commit(report)
+            else:
+                report()
+
+    def report_resend(
+        self, request: HttpRequest, original: AbstractMessage, new: AbstractMessage
+    ) -> None:
+        """Tell the operator what became of a resend: its status once it was sent, as a
+        warning when the provider refused it."""
+        new.refresh_from_db(fields=["status"])
+        text = _("Message #%(pk)s to %(to)s resent as message #%(new)s (%(status)s).") % {
+            "pk": original.pk,
+            "to": original.to,
+            "new": new.pk,
+            "status": new.get_status_display(),
+        }
+        url = admin_change_url(new, self.admin_site)
+        level = messages.WARNING if new.status in REFUSED_STATUSES else messages.SUCCESS
+        self.message_user(
+            request, format_html('<a href="{}">{}</a>', url, text) if url else text, level
+        )
 
     def resend_one(self, original: AbstractMessage, key: str) -> AbstractMessage:
         """One new message with the same text, recipient, sender and metadata."""
@@ -459,6 +486,48 @@ class MessageAdmin(admin.ModelAdmin):
         if update is None:
             return "unchanged"
         return "changed" if apply_polled_status(backend, message, update) else "unchanged"
+
+
+def event_delays(events: list[Any]) -> list[str]:
+    """How long after the previous event each one happened ("-" for the first).
+
+    Two reported times are compared when both events have one (the provider's clock says
+    how long the carrier took); otherwise the times they reached us.
+    """
+    delays = ["-"] if events else []
+    for previous, event in itertools.pairwise(events):
+        if previous.occurred_at is not None and event.occurred_at is not None:
+            delta = event.occurred_at - previous.occurred_at
+        else:
+            delta = event.received_at - previous.received_at
+        delays.append(format_delay(delta))
+    return delays
+
+
+def format_delay(delta: datetime.timedelta) -> str:
+    """A signed, readable duration: ``+0 s``, ``+350 ms``, ``+2.5 s``, ``+1 min 05 s``,
+    ``+2 h 03 min``, ``+3 d 4 h``. Negative when a report says it happened earlier."""
+    total = delta.total_seconds()
+    sign = "-" if total < 0 else "+"
+    seconds = abs(total)
+    if seconds == 0:
+        text = gettext("%(seconds)d s") % {"seconds": 0}
+    elif seconds < 1:
+        text = gettext("%(ms)d ms") % {"ms": max(1, round(seconds * 1000))}
+    elif seconds < 10:
+        text = gettext("%(seconds)s s") % {"seconds": f"{seconds:.1f}".removesuffix(".0")}
+    elif seconds < 60:
+        text = gettext("%(seconds)d s") % {"seconds": int(seconds)}
+    elif seconds < 3600:
+        minutes, rest = divmod(int(seconds), 60)
+        text = gettext("%(minutes)d min %(seconds)02d s") % {"minutes": minutes, "seconds": rest}
+    elif seconds < 86400:
+        hours, rest = divmod(int(seconds), 3600)
+        text = gettext("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": rest // 60}
+    else:
+        days, rest = divmod(int(seconds), 86400)
+        text = gettext("%(days)d d %(hours)d h") % {"days": days, "hours": rest // 3600}
+    return sign + text
 
 
 def apply_polled_status(

@@ -19,6 +19,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from django_sms.admin.changelist import SafeChangeListMixin
 from django_sms.admin.common import CHANGE_FORM_TOO, admin_change_url, admin_url
 from django_sms.admin.owners import OwnerFormMixin, owner_label
 from django_sms.models import AbstractAPIToken
@@ -32,7 +33,7 @@ class TokenForm(OwnerFormMixin):
         fields = ("owner_type", "owner_id", "name", "expires_at")
 
 
-class APITokenAdmin(admin.ModelAdmin):
+class APITokenAdmin(SafeChangeListMixin, admin.ModelAdmin):
     """API tokens. Registered for ``django_sms.APIToken``; a project that swaps the token
     model registers ``APITokenAdmin`` for its own model."""
 

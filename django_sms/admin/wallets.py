@@ -22,6 +22,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from django_sms.admin.changelist import SafeChangeListMixin
 from django_sms.admin.common import (
     CHANGE_FORM_TOO,
     admin_change_url,
@@ -93,7 +94,7 @@ class LedgerEntryInline(admin.TabularInline):
         return super().get_queryset(request).select_related("message", "created_by")
 
 
-class WalletAdmin(admin.ModelAdmin):
+class WalletAdmin(SafeChangeListMixin, admin.ModelAdmin):
     """Prepaid wallets. Registered for ``django_sms.Wallet``; a project that swaps the wallet
     model registers ``WalletAdmin`` for its own model."""
 
@@ -284,7 +285,7 @@ class WalletAdmin(admin.ModelAdmin):
             )
 
 
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(SafeChangeListMixin, admin.ModelAdmin):
     """Every ledger entry, read-only; ``?wallet__exact=<id>`` lists one wallet's ledger."""
 
     list_display = (

@@ -67,7 +67,11 @@ class Command(BaseCommand):
             help="Send the valid rows even if some are invalid or opted out (they are listed).",
         )
         parser.add_argument("--delimiter", default=",", help="CSV delimiter (default: ',').")
-        parser.add_argument("--encoding", default="utf-8-sig", help="File encoding.")
+        parser.add_argument(
+            "--encoding",
+            default="utf-8-sig",
+            help="The file's encoding (default: utf-8-sig, UTF-8 with or without a BOM).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch_size"] < 1:

@@ -19,7 +19,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("to", help="Recipient, international (+33612345678) or national.")
-        parser.add_argument("--text", default="Test message from django-transactional-sms.")
+        parser.add_argument(
+            "--text",
+            default="Test message from django-transactional-sms.",
+            help='Text to send (default: "%(default)s").',
+        )
         parser.add_argument("--sender", default=None, help="Sender ID (default: DEFAULT_SENDER).")
         parser.add_argument("--using", default=None, help="SMS backend alias (default: routing).")
 

@@ -71,6 +71,7 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
             dry_run=options["dry_run"],
             progress=self.stdout.write if verbosity >= 1 else None,
+            log_summary=False,  # printed below at verbosity 1+, nothing at 0
         )
         if not options["loop"]:
             self.summarise(sweeper.run(), verbosity)
@@ -79,7 +80,8 @@ class Command(BaseCommand):
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
-            self.stdout.write(f"{signal.strsignal(signum)}: stopping after this sweep.")
+            if verbosity >= 1:
+                self.stdout.write(f"{signal.strsignal(signum)}: stopping after this sweep.")
             stop.set()
 
         previous = {}
@@ -108,17 +110,6 @@ class Command(BaseCommand):
         if verbosity < 1:
             return
         if report.dry_run:
-            self.stdout.write(
-                f"Dry run: {report.would_redeliver} to deliver, {report.would_enqueue} to "
-                f"enqueue, {report.would_rescue} to mark unknown, {report.would_poll} to poll."
-            )
-            return
-        paused = "".join(f", {alias} paused {delay:g} s" for alias, delay in report.paused.items())
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Done: {report.redelivered} delivered, {report.enqueued} enqueued, "
-                f"{report.rescued} marked unknown, {report.polled} polled "
-                f"({report.poll_changes} changed, {report.poll_errors} errors{paused}), "
-                f"{report.matched} webhook events matched."
-            )
-        )
+            self.stdout.write(report.summary())
+        else:
+            self.stdout.write(self.style.SUCCESS(report.summary()))

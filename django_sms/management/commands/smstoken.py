@@ -23,7 +23,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{create,list,revoke}"
+            dest="action",
+            required=True,
+            metavar="{create,list,revoke}",
+            help="What to do; `smstoken <action> --help` shows its options.",
         )
 
         create = actions.add_parser("create", help="Create a token and print its secret (once).")

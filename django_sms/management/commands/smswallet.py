@@ -16,6 +16,7 @@ from django_sms.wallets import (
     get_or_create_wallet,
     ledger_balance,
     normalize_currency,
+    to_amount,
     verify,
     wallets_of,
 )
@@ -26,7 +27,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{deposit,show,verify}"
+            dest="action",
+            required=True,
+            metavar="{deposit,show,verify}",
+            help="What to do; `smswallet <action> --help` shows its options.",
         )
 
         dep = actions.add_parser("deposit", help="Add money (creates the wallet if needed).")
@@ -55,9 +59,10 @@ class Command(BaseCommand):
     def handle_deposit(
         self, *, owner: str, amount: str, currency: str, reason: str, **options: Any
     ) -> None:
+        value = to_amount(amount)  # before the wallet is created: a typo creates nothing
         wallet = get_or_create_wallet(owner_argument(owner), currency)
         entry = deposit(
-            wallet, amount, currency=currency, reason=reason or "manage.py smswallet deposit"
+            wallet, value, currency=currency, reason=reason or "manage.py smswallet deposit"
         )
         self.stdout.write(
             self.style.SUCCESS(

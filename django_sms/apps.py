@@ -9,9 +9,10 @@ class DjangoSmsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registered on import: system checks, the settings reload receiver, and the wallet
-        # receiver that settles and refunds charges on status changes.
-        from django_sms import checks, conf, wallets  # noqa: F401
+        # Registered on import: system checks, the settings reload receiver, the wallet
+        # receiver that settles and refunds charges on status changes, and the pipeline
+        # that SMS.send() runs (django_sms.sending connects it).
+        from django_sms import checks, conf, sending, wallets  # noqa: F401
         from django_sms.api.schema import HAS_SPECTACULAR
 
         if HAS_SPECTACULAR:

@@ -24,18 +24,20 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from django_sms.backends.handler import sms_backends
-from django_sms.claims import CLOCK_SKEW, claim_for_delivery
+from django_sms.claims import CLOCK_SKEW
 from django_sms.conf import sms_settings
-from django_sms.exceptions import PermanentProviderError
-from django_sms.models import AbstractMessage
-from django_sms.sending import (
+from django_sms.delivery import (
     Attempt,
     PreSent,
+    claim_batch,
     record_delivery,
     run_pre_send,
     send_with_failover,
 )
+from django_sms.exceptions import PermanentProviderError
+from django_sms.models import AbstractMessage, EventSource, StatusEvent
 from django_sms.status import Status
+from django_sms.transactions import atomic_for
 
 logger = logging.getLogger("django_sms")
 
@@ -62,7 +64,8 @@ def deliver_concurrently(
     """Deliver ``rows`` through a pool of ``BULK_CONCURRENCY`` threads and record the results.
 
     ``rows`` are stored ``queued`` (their ``queued`` event written) and are claimed here chunk
-    by chunk; with ``claimed=True`` the caller has claimed them already (the sweeper does).
+    by chunk (with their ``sending`` events); with ``claimed=True`` the caller has claimed
+    them already (the sweeper does, with ``django_sms.delivery.claim_batch``).
     Rows another process claimed first, or whose retry is not due yet, are skipped. Returns
     the rows delivered here (updated in place). Unless ``fail_silently``, the first
     :class:`~django_sms.exceptions.PermanentProviderError` is raised once every result is
@@ -117,7 +120,7 @@ class _Delivery:
         queryset = model._default_manager.filter(due, pk__in=by_pk, status=Status.QUEUED).order_by(
             "pk"
         )
-        won = claim_for_delivery(queryset, len(chunk))
+        won = claim_batch(queryset, len(chunk))
         group = []
         for fresh in won:
             row = by_pk[fresh.pk]
@@ -130,7 +133,7 @@ class _Delivery:
         return group
 
     def record(self, job: Job, tries: list[list[Attempt]]) -> None:
-        error = record_delivery(job.alias, job.group, job.ready, tries, queued_event_stored=True)
+        error = record_delivery(job.alias, job.ready, tries)
         self.error = self.error or error
         self.delivered += job.group
 
@@ -203,9 +206,22 @@ def _release(unsent: list[Job]) -> None:
     """Give back claims on rows never handed to a provider (the batch stopped on an error)."""
     rows = [row for job in unsent for row in job.group]
     try:
-        type(rows[0])._default_manager.filter(
-            pk__in=[row.pk for row in rows], status=Status.SENDING
-        ).update(status=Status.QUEUED, attempts=F("attempts") - 1, claimed_at=None)
+        with atomic_for(rows[0]):
+            type(rows[0])._default_manager.filter(
+                pk__in=[row.pk for row in rows], status=Status.SENDING
+            ).update(status=Status.QUEUED, attempts=F("attempts") - 1, claimed_at=None)
+            # The claims' "sending" events stay: this one says the attempt never happened.
+            StatusEvent.objects.bulk_create(
+                StatusEvent(  # type: ignore[misc]  # the swappable message model
+                    message=row,
+                    status=Status.QUEUED,
+                    source=EventSource.SYSTEM,
+                    attempt=row.attempts,
+                    provider_status_text="claim released: the batch stopped before this "
+                    "message was handed to the provider",
+                )
+                for row in rows
+            )
     except Exception:
         logger.exception(
             "Could not release %d claimed messages; smssync will rescue them.", len(rows)

@@ -11,9 +11,16 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
+from rest_framework.throttling import SimpleRateThrottle
 
 from django_sms.backends.handler import configured_backends
+from django_sms.compat import InvalidTask, InvalidTaskBackend
 from django_sms.conf import DEFAULTS, SETTING_NAME, sms_settings
+from django_sms.exceptions import ConfigurationError, InvalidAmount, InvalidSender
+from django_sms.phone import validate_sender
+from django_sms.tasks import configured_task
+from django_sms.tokens import valid_token_prefix
+from django_sms.wallets import REFUND_POLICIES, activation_delay, price_errors, to_amount
 
 DEVELOPMENT_BACKENDS = {
     "django_sms.backends.console.SmsBackend",
@@ -77,6 +84,11 @@ def _check_one_backend(alias: str, conf: Any) -> Iterator[checks.CheckMessage]:
         return
     try:
         backend = backend_cls(alias=alias, **options)
+    except ConfigurationError as exc:
+        # Backends refuse to be created without their credentials (see HttpBackend).
+        yield _error(str(exc), "django_sms.E010",
+                     hint=f"Set the credential in SMS_BACKENDS[{alias!r}]['OPTIONS'].")
+        return
     except Exception as exc:
         yield _error(
             f"SMS backend {alias!r} cannot be created from its OPTIONS: {exc}", "django_sms.E004"
@@ -105,8 +117,6 @@ def check_app_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
 
 
 def _check_values() -> list[checks.CheckMessage]:
-    from django_sms.exceptions import InvalidSender
-    from django_sms.phone import validate_sender
 
     errors: list[checks.CheckMessage] = []
     for name in ("MAX_SEGMENTS", "MAX_ATTEMPTS", "BULK_CONCURRENCY", "POLL_BATCH_SIZE"):
@@ -163,8 +173,6 @@ def _check_values() -> list[checks.CheckMessage]:
 
 
 def _check_task_backend() -> list[checks.CheckMessage]:
-    from django_sms.compat import InvalidTask, InvalidTaskBackend
-    from django_sms.tasks import configured_task
 
     try:
         configured_task()
@@ -213,11 +221,7 @@ def check_wallet_and_api_settings(
 ) -> list[checks.CheckMessage]:
     """Prices, refund policy and API options (E030-E032): a wrong value would otherwise only
     show at the first paid send or API request."""
-    from rest_framework.throttling import SimpleRateThrottle
 
-    from django_sms.exceptions import ConfigurationError, InvalidAmount
-    from django_sms.tokens import valid_token_prefix
-    from django_sms.wallets import REFUND_POLICIES, activation_delay, price_errors, to_amount
 
     problems = price_errors(sms_settings.PRICES or {})
     try:

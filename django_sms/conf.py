@@ -93,8 +93,3 @@ sms_settings = SMSSettings()
 def _reload_sms_settings(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING_NAME:
         sms_settings.reload()
-    if setting in ("SMS_BACKEND", "SMS_BACKENDS"):
-        # Imported here: backends/handler imports this module.
-        from django_sms.backends.handler import sms_backends
-
-        sms_backends.reset()

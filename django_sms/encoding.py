@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from django_sms.conf import sms_settings
 from django_sms.exceptions import MessageTooLong
 
 __all__ = [
@@ -170,10 +171,6 @@ def analyze(text: str, *, transliterate: bool | None = None) -> TextAnalysis:
     if analysis.encoding == GSM7:
         return analysis
     if transliterate is None:
-        # Imported here: conf reads Django settings, and this module stays importable
-        # (and its pure functions usable) without configured settings.
-        from django_sms.conf import sms_settings
-
         transliterate = bool(sms_settings.TRANSLITERATE)
     if transliterate:
         candidate = _analyze(text.translate(_TRANSLATE_TABLE))

@@ -19,9 +19,9 @@ with ``django_sms.transitions.apply_status`` (forward only, finals are final,
   message when a later report about it arrives, and for everything pending when the sweeper
   (``manage.py smssync``) calls it.
 * **Cheap.** A report about a known message costs one SELECT (message, duplicate check and
-  pending check in one query), one INSERT and one UPDATE, in one transaction — on
-  PostgreSQL the INSERT and the UPDATE are one statement (:mod:`django_sms.one_statement`).
-  The SELECT's SQL is built once and reused (:mod:`django_sms.compiled`).
+  pending check in one query), then one INSERT and one UPDATE in one transaction on the
+  message's database — the same statements on every database. The event is saved with
+  ``save()``, so ``post_save`` fires for it.
 """
 
 from __future__ import annotations
@@ -36,26 +36,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 
 from django_sms.backends.base import BaseSmsBackend, StatusUpdate
+from django_sms.backends.handler import InvalidSmsBackend, sms_backends
 from django_sms.backends.values import as_decimal
-from django_sms.compiled import CompiledQuery
 from django_sms.conf import sms_settings
 from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
 from django_sms.optouts import add_opt_out, scope_for
 from django_sms.status import ALL_STATUSES, can_transition
 from django_sms.storable import storable_datetime, storable_int, storable_json, storable_text
-from django_sms.transitions import (
-    Change,
-    apply_status,
-    apply_status_in_one_statement,
-    apply_stored_event,
-    schedule_signals,
-)
+from django_sms.transactions import atomic_for
+from django_sms.transitions import Change, apply_status, apply_stored_event, schedule_signals
 
 logger = logging.getLogger("django_sms.events")
 
@@ -94,18 +89,44 @@ class RecordedStatus:
 # -- keys and references ------------------------------------------------------------------------
 
 
+#: The shortest prefix of a reference a provider may carry instead of the whole of it (OVH's
+#: ``tag`` holds 20 characters: 80 bits of the UUID, 76 of them random).
+MIN_REFERENCE_PREFIX = 20
+
+
 def normalize_message_ref(value: Any) -> str:
     """Our message reference as stored on events: 32 lower-case hex digits, or "".
 
     Providers echo the reference back as we sent it (``str(uuid)``), but some strip or
-    upper-case it; anything that is not a UUID is not one of ours.
+    upper-case it. A provider whose field is too short for it (OVH's 20-character ``tag``)
+    carries a prefix of the hex digits instead: kept as it is (20 to 31 hex digits) and
+    matched by range. Anything else is not one of ours.
     """
     if not value:
         return ""
+    text = str(value).strip()
     try:
-        return uuid.UUID(str(value).strip()).hex
+        return uuid.UUID(text).hex
     except ValueError:
-        return ""
+        pass
+    prefix = text.lower()
+    if MIN_REFERENCE_PREFIX <= len(prefix) < 32 and all(c in "0123456789abcdef" for c in prefix):
+        return prefix
+    return ""
+
+
+def reference_range(prefix: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """The smallest and largest reference starting with ``prefix`` (hex digits).
+
+    UUIDs sort like their hex digits on every database (PostgreSQL's uuid type, the 32-char
+    column elsewhere), so a prefix is an indexed range lookup.
+    """
+    return uuid.UUID(hex=prefix.ljust(32, "0")), uuid.UUID(hex=prefix.ljust(32, "f"))
+
+
+def _reference_prefixes(reference: uuid.UUID) -> list[str]:
+    """Every form of ``reference`` an event may carry: whole, or a prefix a provider kept."""
+    return [reference.hex[:length] for length in range(MIN_REFERENCE_PREFIX, 33)]
 
 
 def event_dedupe_key(alias: str, update: StatusUpdate) -> str:
@@ -210,15 +231,10 @@ def record_status_update(
         if extra:
             event.raw = {"payload": event.raw, PENDING_KEY: extra}
 
-    if message is not None and not update.opted_out:
-        recorded = _record_in_one_statement(message, update, event, fields)
-        if recorded is not None:
-            return recorded
-
     change: Change | None = None
     inserted = False
     try:
-        with transaction.atomic():
+        with atomic_for(StatusEvent):
             # The INSERT comes first: it claims the dedupe key, so a concurrent copy of this
             # report fails here and changes nothing.
             event.save(force_insert=True)
@@ -249,50 +265,6 @@ def record_status_update(
     return RecordedStatus(outcome, event=event, message=message, change=change)
 
 
-def _record_in_one_statement(
-    message: AbstractMessage, update: StatusUpdate, event: StatusEvent, fields: dict[str, Any]
-) -> RecordedStatus | None:
-    """Record a report about a known message with one SQL statement (PostgreSQL; see
-    :mod:`django_sms.one_statement`), or return None for the transaction below to do it.
-
-    The same rules, the same rows: the event is inserted unless its key is taken, and the
-    message updated with what :func:`~django_sms.transitions.planned_update` plans, on the
-    condition that its status is still the one read. When a concurrent report moved the
-    message in between, the event is stored and is applied again, the usual way, against
-    the message as it now is.
-    """
-    result = apply_status_in_one_statement(
-        message, update.status, event=event, events=[event], fields=fields
-    )
-    if result is None:
-        return None
-    if not result.written.event_pks:
-        return RecordedStatus("duplicate", message=message)
-    change = result.change
-    if change is not None:
-        schedule_signals([change])
-    elif result.raced:
-        change = _apply_after_race(message, update, event)
-    return RecordedStatus(
-        "applied" if change else "stale", event=event, message=message, change=change
-    )
-
-
-def _apply_after_race(
-    message: AbstractMessage, update: StatusUpdate, event: StatusEvent
-) -> Change | None:
-    """Apply a stored event whose message changed between our read and our write."""
-    with transaction.atomic():
-        message.refresh_from_db()
-        fields = _message_fields(
-            message, update, changes=can_transition(message.status, update.status)
-        )
-        change = apply_stored_event(message, update.status, event, fields)
-    if change is not None:
-        schedule_signals([change])
-    return change
-
-
 def _find_message(
     provider: str, provider_message_id: str, ref: str, key: str
 ) -> tuple[AbstractMessage | None, bool, bool]:
@@ -301,27 +273,27 @@ def _find_message(
     carries a reference that is not one of ours.
 
     Our reference wins over the provider id (it cannot collide across providers or
-    accounts), so it is looked up alone first: a short query, quick for Django to build and
-    for PostgreSQL to plan, which matters on a webhook answering hundreds of reports a
-    second. The provider id is the fallback, and the only key of providers that echo no
-    reference. The duplicate check rides on the same query only when a message is found (a
-    duplicate report about an unknown message is caught by the unique key instead).
+    accounts), so it is looked up alone first. The provider id is the fallback, and the only
+    key of providers that echo no reference. The duplicate check rides on the same query
+    only when a message is found (a duplicate report about an unknown message is caught by
+    the unique key instead).
     """
     if not ref and not provider_message_id:
         return None, False, False
     model = get_message_model()
     message = None
-    if ref:
-        found = _BY_REFERENCE.run(model, key=key, ref=ref, reference=uuid.UUID(hex=ref))
-        message = found[0] if found else None
+    if len(ref) == 32:
+        message = _by_reference(model, key=key, ref=ref, reference=uuid.UUID(hex=ref)).first()
+    elif ref:
+        message = _by_reference_prefix(model, key=key, prefix=ref)
     if message is None and provider_message_id:
-        found = _BY_PROVIDER_ID.run(
+        message = _by_provider_id(
             model, key=key, provider=provider, provider_message_id=provider_message_id
-        )
-        message = found[0] if found else None
+        ).first()
     if message is None:
         return None, False, False
-    return message, bool(message._seen), bool(message._pending)
+    seen, pending = message._seen, message._pending  # type: ignore[attr-defined]  # annotations
+    return message, bool(seen), bool(pending)
 
 
 def _by_reference(
@@ -332,8 +304,23 @@ def _by_reference(
     return (
         model._default_manager.annotate(_seen=_seen(key), _pending=_pending(Q(message_ref=ref)))
         .filter(reference=reference)
-        .order_by()[:1]  # unique: nothing to order
+        .order_by("pk")  # unique: one row at most
     )
+
+
+def _by_reference_prefix(
+    model: type[AbstractMessage], *, key: str, prefix: str
+) -> AbstractMessage | None:
+    """The one message whose reference starts with ``prefix``; None when none does, or when
+    two do (76 random bits make that unlikely, but the provider id then decides)."""
+    found = list(
+        model._default_manager.annotate(
+            _seen=_seen(key), _pending=_pending(Q(message_ref=prefix))
+        )
+        .filter(reference__range=reference_range(prefix))
+        .order_by()[:2]
+    )
+    return found[0] if len(found) == 1 else None
 
 
 def _by_provider_id(
@@ -343,16 +330,8 @@ def _by_provider_id(
     return (
         model._default_manager.annotate(_seen=_seen(key), _pending=_pending(by_reference))
         .filter(provider=provider, provider_message_id=provider_message_id)
-        .order_by("-created_at")[:1]
+        .order_by("-created_at", "-pk")
     )
-
-
-# Built and compiled once per message model and database: a webhook runs one of them for
-# every report (django_sms.compiled explains why).
-_BY_REFERENCE = CompiledQuery(_by_reference, {"key": str, "ref": str, "reference": uuid.UUID})
-_BY_PROVIDER_ID = CompiledQuery(
-    _by_provider_id, {"key": str, "provider": str, "provider_message_id": str}
-)
 
 
 def _seen(key: str) -> Exists:
@@ -498,7 +477,7 @@ def match_pending_events(
     """
     unmatched = StatusEvent.objects.filter(message__isnull=True)
     if message is not None:
-        condition = Q(message_ref=message.reference.hex)
+        condition = Q(message_ref__in=_reference_prefixes(message.reference))
         if message.provider_message_id:
             condition |= Q(
                 provider=message.provider, provider_message_id=message.provider_message_id
@@ -525,21 +504,32 @@ def _messages_for(
     events: Sequence[StatusEvent],
 ) -> tuple[dict[Any, AbstractMessage], dict[Any, list[StatusEvent]]]:
     """The messages a batch of unmatched events belong to, and the events of each."""
-    refs = {e.message_ref for e in events if e.message_ref}
+    refs = {e.message_ref for e in events if len(e.message_ref) == 32}
+    prefixes = {e.message_ref for e in events if e.message_ref and len(e.message_ref) < 32}
     ids_by_provider: dict[str, set[str]] = {}
     for e in events:
         if e.provider_message_id:
             ids_by_provider.setdefault(e.provider, set()).add(e.provider_message_id)
     condition = Q(reference__in=[uuid.UUID(hex=r) for r in refs]) if refs else Q(pk__in=[])
+    for prefix in prefixes:
+        condition |= Q(reference__range=reference_range(prefix))
     for provider, ids in ids_by_provider.items():
         condition |= Q(provider=provider, provider_message_id__in=ids)
     model = get_message_model()
     by_ref: dict[str, AbstractMessage] = {}
     by_id: dict[tuple[str, str], AbstractMessage] = {}
+    ambiguous: set[str] = set()
     for m in model._default_manager.filter(condition):
         by_ref[m.reference.hex] = m
+        for prefix in prefixes:
+            if m.reference.hex.startswith(prefix):
+                if prefix in by_ref:
+                    ambiguous.add(prefix)
+                by_ref[prefix] = m
         if m.provider_message_id:
             by_id.setdefault((m.provider, m.provider_message_id), m)
+    for prefix in ambiguous:  # two messages share it: the provider id decides
+        del by_ref[prefix]
     messages: dict[Any, AbstractMessage] = {}
     grouped: dict[Any, list[StatusEvent]] = {}
     for e in events:
@@ -584,7 +574,7 @@ def _apply_one_pending(message: AbstractMessage, event: StatusEvent) -> tuple[Ch
         cost_currency=extra.get("cost_currency", ""),
         segments=extra.get("segments"),
     )
-    with transaction.atomic():
+    with atomic_for(StatusEvent):
         # Conditional attach: whoever attaches the event applies it, exactly once.
         attached = StatusEvent.objects.filter(pk=event.pk, message__isnull=True).update(
             message=message
@@ -605,10 +595,8 @@ def _apply_one_pending(message: AbstractMessage, event: StatusEvent) -> tuple[Ch
 
 def _backend_for(event: StatusEvent) -> BaseSmsBackend | None:
     """The backend that received ``event`` (for its opt-out scope), if still configured."""
-    from django_sms.backends.handler import sms_backends
-
     try:
         backend: BaseSmsBackend = sms_backends[event.backend_alias]
         return backend
-    except KeyError:
+    except InvalidSmsBackend:
         return None

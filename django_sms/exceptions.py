@@ -2,7 +2,7 @@
 shows what the provider answered.
 
     SMSError
-    ├── ConfigurationError           settings that cannot work
+    ├── ConfigurationError           settings that cannot work (an ImproperlyConfigured)
     ├── InvalidMessage               refused before anything is stored
     │   ├── InvalidRecipient
     │   ├── InvalidSender
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.utils.translation import gettext
 
 
@@ -40,8 +40,11 @@ class SMSError(Exception):
     """Base class of every exception raised by django_sms."""
 
 
-class ConfigurationError(SMSError):
-    """A setting or backend OPTION cannot work (also reported by ``manage.py check``)."""
+class ConfigurationError(SMSError, ImproperlyConfigured):
+    """A setting or backend OPTION cannot work (also reported by ``manage.py check``).
+
+    Also Django's ``ImproperlyConfigured``, so code and tools that handle Django's
+    configuration errors handle these too."""
 
 
 class InvalidMessage(SMSError, ValueError):
@@ -176,9 +179,6 @@ class ProviderError(SMSError):
     (truncated), ``retry_after`` the delay in seconds the provider asked for, if any.
     """
 
-    #: One of "transient", "permanent", "ambiguous"; set by each subclass.
-    kind = "permanent"
-
     def __init__(
         self,
         message: str,
@@ -221,19 +221,13 @@ class ProviderError(SMSError):
 class TransientProviderError(ProviderError):
     """Nothing reached the provider, or it asked us to come back later: safe to retry."""
 
-    kind = "transient"
-
 
 class PermanentProviderError(ProviderError):
     """The provider refused the message; retrying the same request will fail again."""
 
-    kind = "permanent"
-
 
 class AmbiguousProviderError(ProviderError):
     """The request was sent but no answer came back: the message may have been sent."""
-
-    kind = "ambiguous"
 
 
 class MalformedResponse(TransientProviderError):

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from django_sms.backends.base import BaseSmsBackend, InboundSMS
 from django_sms.models import InboundMessage, OptOut
@@ -28,7 +28,7 @@ from django_sms.optouts import (
 )
 from django_sms.signals import inbound_received
 from django_sms.storable import storable_datetime, storable_json, storable_text
-from django_sms.transitions import in_transaction
+from django_sms.transactions import after_commit, atomic_for
 
 logger = logging.getLogger("django_sms.inbound")
 
@@ -79,7 +79,7 @@ def record_inbound(backend: BaseSmsBackend, sms: InboundSMS) -> RecordedInbound:
     )
     inserted = False
     try:
-        with transaction.atomic():
+        with atomic_for(InboundMessage):
             row.save(force_insert=True)
             inserted = True
             if action:
@@ -136,7 +136,4 @@ def _announce(row: InboundMessage) -> None:
                     exc_info=result,
                 )
 
-    if in_transaction():
-        transaction.on_commit(send, robust=True)
-    else:
-        send()
+    after_commit(row, send)

@@ -8,11 +8,26 @@ never model instances.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 if TYPE_CHECKING:
     from django_sms.models import AbstractMessage
+
+#: The pipeline ``SMS.send()`` runs (``django_sms.sending.send_messages``). This value class
+#: is used by every layer below the pipeline (backends, delivery), so it cannot import it:
+#: the pipeline connects itself when its module is imported, which the app's ``ready()``
+#: does.
+_pipeline: Callable[..., list[AbstractMessage]] | None = None
+
+
+def connect_pipeline(pipeline: Callable[..., list[AbstractMessage]]) -> None:
+    """Make ``SMS.send()`` run ``pipeline`` (called by ``django_sms.sending``)."""
+    global _pipeline
+    _pipeline = pipeline
 
 
 @dataclass
@@ -45,9 +60,11 @@ class SMS:
         ``using`` is a backend alias (default: routing, else ``"default"``); ``wallet`` pays for
         it (see :doc:`wallets`); ``token`` records which API token sent it.
         """
-        from django_sms.sending import send_messages
-
-        return send_messages(
+        if _pipeline is None:
+            raise ImproperlyConfigured(
+                "SMS.send() needs the django_sms app: add 'django_sms' to INSTALLED_APPS."
+            )
+        return _pipeline(
             [self], using=using, fail_silently=fail_silently, wallet=wallet, token=token
         )[0]
 

@@ -1,6 +1,7 @@
 """The sweeper: the periodic job that keeps background delivery honest.
 
-``manage.py smssync`` and the ``django_sms.tasks.sync`` task both call :func:`sweep`. One run:
+``manage.py smssync`` and the :func:`sync` task (``django_sms.sweeper.sync``) both call
+:func:`sweep`. One run:
 
 1. **Due retries.** Messages ``queued`` whose ``next_attempt_at`` has passed (and messages
    left ``queued`` for ``SENDING_LEASE`` seconds without ever getting a due time: their task
@@ -36,15 +37,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from django_sms.backends.base import BaseSmsBackend, StatusUpdate
 from django_sms.backends.handler import InvalidSmsBackend, configured_backends, sms_backends
-from django_sms.claims import can_skip_locked, claim, claim_for_delivery, lock_batch
+from django_sms.bulk import deliver_concurrently
+from django_sms.claims import can_skip_locked, claim, lock_batch
+from django_sms.compat import task
 from django_sms.conf import sms_settings
-from django_sms.events import match_pending_events
+from django_sms.delivery import claim_batch
+from django_sms.events import match_pending_events, record_polled_status
 from django_sms.exceptions import ProviderError, TransientProviderError
 from django_sms.models import (
     AbstractMessage,
@@ -53,6 +56,8 @@ from django_sms.models import (
     get_message_model,
 )
 from django_sms.status import PENDING_STATUSES, Status
+from django_sms.tasks import configured_task, enqueue_deliveries
+from django_sms.transactions import atomic_for
 from django_sms.transitions import apply_status
 
 logger = logging.getLogger("django_sms")
@@ -155,11 +160,8 @@ class Sweeper:
     def due_queryset(self, now: datetime) -> QuerySet[AbstractMessage]:
         """Queued messages whose delivery is due and that nobody is handling."""
         grace = timedelta(0)
-        if sms_settings.ASYNC:
-            from django_sms.tasks import configured_task
-
-            if configured_task().get_backend().supports_defer:
-                grace = self.lease  # the deferred task should have run by then
+        if sms_settings.ASYNC and configured_task().get_backend().supports_defer:
+            grace = self.lease  # the deferred task should have run by then
         due = Q(next_attempt_at__lte=now - grace) | Q(
             next_attempt_at__isnull=True, created_at__lte=now - self.lease
         )
@@ -184,9 +186,6 @@ class Sweeper:
                 report.would_redeliver = count
                 self.progress(f"Due retries: {count} would be delivered.")
             return
-        from django_sms.bulk import deliver_concurrently
-        from django_sms.tasks import enqueue_deliveries
-
         while True:
             if sms_settings.ASYNC:
                 now = timezone.now()
@@ -197,7 +196,7 @@ class Sweeper:
                 report.enqueued += len(rows)
                 self.progress(f"Due retries: {report.enqueued} enqueued.")
             else:
-                rows = claim_for_delivery(queryset, self.batch_size)
+                rows = claim_batch(queryset, self.batch_size)
                 if not rows:
                     break
                 deliver_concurrently(rows, claimed=True)
@@ -235,7 +234,7 @@ class Sweeper:
         """
         rescued = []
         lease = int(self.lease.total_seconds())
-        with transaction.atomic(using=queryset.db):
+        with atomic_for(queryset.model):
             if can_skip_locked(queryset):
                 rows = lock_batch(queryset, self.batch_size)
             else:
@@ -357,8 +356,6 @@ def apply_update(row: AbstractMessage, update: StatusUpdate, backend: BaseSmsBac
     Polling returns the same state again and again; each distinct report is stored once,
     exactly as for webhooks (``django_sms.events.record_polled_status``).
     """
-    from django_sms.events import record_polled_status
-
     return record_polled_status(backend, row, update, source=EventSource.POLL)
 
 
@@ -367,3 +364,9 @@ def sweep(
 ) -> SweepReport:
     """Run the sweeper once. See the module docstring for what it does."""
     return Sweeper(batch_size=batch_size, dry_run=dry_run, progress=progress).run()
+
+
+@task
+def sync() -> dict[str, Any]:
+    """Run the sweeper once (``manage.py smssync`` as a task); return what it did."""
+    return sweep().as_dict()

@@ -7,7 +7,8 @@ backend at import); the configured backend alias, queue and priority are applied
 ``deliver`` sends one message (``send_sms()`` in ASYNC mode, retries); ``deliver_batch``
 sends up to :data:`BATCH_TASK_SIZE` messages through the bulk thread pool
 (``send_mass_sms()`` in ASYNC mode, the sweeper), so one worker process keeps
-``BULK_CONCURRENCY`` provider calls in flight instead of one; ``sync`` runs the sweeper.
+``BULK_CONCURRENCY`` provider calls in flight instead of one. The sweeper's own task,
+``sync``, is defined in ``django_sms.sweeper``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from django_sms.bulk import deliver_concurrently
 from django_sms.claims import CLOCK_SKEW
 from django_sms.compat import task
 from django_sms.conf import sms_settings
+from django_sms.delivery import claim, deliver_claimed
 from django_sms.models import AbstractMessage, get_message_model
 from django_sms.status import Status
 
@@ -35,8 +38,6 @@ BATCH_TASK_SIZE = 100
 @task
 def deliver(message_id: int) -> str:
     """Claim and deliver one queued message; return the status it ended in."""
-    from django_sms.sending import claim, deliver_claimed
-
     row = get_message_model()._default_manager.filter(pk=message_id).first()
     if row is None:
         return "missing"
@@ -46,7 +47,7 @@ def deliver(message_id: int) -> str:
         return "not due"
     if not claim(row):
         return f"skipped ({row.status})"
-    deliver_claimed([row], fail_silently=True, queued_event_stored=True)
+    deliver_claimed([row], fail_silently=True)
     schedule_retries([row])
     return str(row.status)
 
@@ -59,8 +60,6 @@ def deliver_batch(message_ids: list[int]) -> dict[str, int]:
     taken chunk by chunk, see ``django_sms.bulk``). Transient failures get one deferred
     ``deliver`` task each.
     """
-    from django_sms.bulk import deliver_concurrently
-
     rows = list(
         get_message_model()
         ._default_manager.filter(pk__in=message_ids, status=Status.QUEUED)
@@ -69,14 +68,6 @@ def deliver_batch(message_ids: list[int]) -> dict[str, int]:
     delivered = deliver_concurrently(rows) if rows else []
     schedule_retries(delivered)
     return dict(Counter(str(row.status) for row in delivered))
-
-
-@task
-def sync() -> dict[str, Any]:
-    """Run the sweeper once (``manage.py smssync`` as a task); return what it did."""
-    from django_sms.sweeper import sweep
-
-    return sweep().as_dict()
 
 
 def configured_task(run_after: datetime | None = None, *, which: Any = None) -> Any:

@@ -17,13 +17,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models
 from django.utils import timezone
 
 from django_sms.conf import sms_settings
 from django_sms.exceptions import ConfigurationError, InvalidToken
 from django_sms.models import AbstractAPIToken, get_token_model
 from django_sms.owners import owner_filter
+from django_sms.transactions import atomic_for
 
 __all__ = ["authenticate", "create_token", "digest", "revoke"]
 
@@ -95,7 +96,7 @@ def create_token(
             created_by=created_by,
         )
         try:
-            with transaction.atomic():
+            with atomic_for(token):
                 token.save(force_insert=True)
         except IntegrityError:
             # 8 hex characters: a collision with an existing prefix is rare but possible.

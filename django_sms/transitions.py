@@ -13,23 +13,32 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from django_sms.models import AbstractMessage, StatusEvent
-from django_sms.one_statement import Written, insert_events_and_update
 from django_sms.signals import status_changed
 from django_sms.status import Status, can_transition
+from django_sms.transactions import after_commit, atomic_for
 
 logger = logging.getLogger("django_sms")
 
 
 @dataclass
 class Change:
+    """One status change of one message, announced by ``status_changed`` after commit.
+
+    ``old`` and ``new`` are always plain ``str`` values of :class:`~django_sms.status.Status`
+    (``"queued"``, never ``Status.QUEUED``), whichever code path made the change.
+    """
+
     message: AbstractMessage
     old: str
     new: str
     event: StatusEvent
+
+    def __post_init__(self) -> None:
+        # str() of a TextChoices member is its plain value.
+        self.old, self.new = str(self.old), str(self.new)
 
 
 def timestamp_fields(new: str, when: Any) -> dict[str, Any]:
@@ -59,39 +68,47 @@ def apply_status(
     stale never overwrites what the report that moved the message on said. The update is
     conditional on the status read earlier, so two concurrent reports cannot both "win":
     the loser re-reads the row and tries again once.
-    With ``batch=True`` the caller stores the event and announces the change itself (the
-    send pipeline writes all events of a batch in one INSERT, then signals in order).
+
+    The UPDATE and the event's INSERT are one transaction on the message's database, and
+    ``status_changed`` is sent after it commits. With ``batch=True`` the caller stores the
+    event and announces the change itself, inside a transaction of its own (the send
+    pipeline writes all events of a batch in one INSERT, then signals in order).
     Returns the :class:`Change`, or None when the status did not change.
     """
+    if batch:
+        return _apply(message, new, event, fields, change_fields)
+    with atomic_for(message):
+        change = _apply(message, new, event, fields, change_fields)
+        event.save()
+    if change is not None:
+        schedule_signals([change])
+    return change
+
+
+def _apply(
+    message: AbstractMessage,
+    new: str,
+    event: StatusEvent,
+    fields: dict[str, Any] | None,
+    change_fields: dict[str, Any] | None,
+) -> Change | None:
     model = type(message)
+    event.message = message  # type: ignore[assignment]  # the swappable model
     for _attempt in range(2):
         old = message.status
         changes, update = planned_update(
             message, new, event=event, fields=fields, change_fields=change_fields
         )
-        event.message = message  # type: ignore[assignment]
         event.applied = changes
         if not update:
-            if not batch:
-                event.save()
             return None
-        rows = model._default_manager.filter(pk=message.pk, status=old).update(**update)
-        if rows:
+        if model._default_manager.filter(pk=message.pk, status=old).update(**update):
             for name, value in update.items():
                 setattr(message, name, value)
-            if not batch:
-                event.save()
-            if changes:
-                change = Change(message, old, new, event)
-                if not batch:
-                    schedule_signals([change])
-                return change
-            return None
+            return Change(message, old, new, event) if changes else None
         message.refresh_from_db(fields=["status"])
     # Lost the race twice: store the report, leave the status to whoever won.
     event.applied = False
-    if not batch:
-        event.save()
     return None
 
 
@@ -110,57 +127,8 @@ def apply_stored_event(
         message, new, event=event, fields=fields, change_fields=change_fields, batch=True
     )
     if event.applied != stored_as:
-        StatusEvent.objects.filter(pk=event.pk).update(applied=event.applied)
+        StatusEvent._default_manager.filter(pk=event.pk).update(applied=event.applied)
     return change
-
-
-@dataclass
-class OneStatement:
-    """What :func:`apply_status_in_one_statement` wrote: the statement's answer, the status
-    change (None when the status did not change), and whether the message moved between the
-    read and the write (``raced``: the events are stored, the message was not touched)."""
-
-    written: Written
-    change: Change | None
-    raced: bool
-
-
-def apply_status_in_one_statement(
-    message: AbstractMessage,
-    new: str,
-    *,
-    event: StatusEvent,
-    events: list[StatusEvent],
-    fields: dict[str, Any] | None = None,
-    change_fields: dict[str, Any] | None = None,
-) -> OneStatement | None:
-    """:func:`apply_status` with ``batch=True``, and the INSERT of ``events`` (``event``,
-    the one that says the new status, among them), in one SQL statement where the database
-    allows it (:mod:`django_sms.one_statement`). Returns None, having written nothing,
-    where it does not: the caller then uses a transaction.
-
-    The UPDATE is conditional on the status read earlier. When another change got there
-    first (``raced``), the events are stored and the message is untouched: the caller
-    applies ``event`` again against the message as it now is (:func:`apply_stored_event`).
-    The caller announces the change.
-    """
-    old = message.status
-    changes, values = planned_update(
-        message, new, event=event, fields=fields, change_fields=change_fields
-    )
-    event.message = message  # type: ignore[assignment]  # the swappable model
-    event.applied = changes
-    written = insert_events_and_update(events, message, old, values)
-    if written is None:
-        return None
-    change = None
-    if written.changed:
-        for name, value in values.items():
-            setattr(message, name, value)
-        if changes:
-            change = Change(message, old, new, event)
-    raced = bool(values) and bool(written.event_pks) and not written.changed
-    return OneStatement(written, change, raced)
 
 
 def planned_update(
@@ -190,17 +158,6 @@ def planned_update(
     return changes, update
 
 
-def in_transaction() -> bool:
-    """Whether the caller is inside a transaction of its own.
-
-    Atomic blocks opened by Django's ``TestCase`` don't count (Django applies the same rule
-    to ``durable`` blocks): inside a test, a send outside any ``atomic()`` of the code under
-    test is delivered at once, exactly as it would be in production.
-    """
-    connection = transaction.get_connection()
-    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
-
-
 def schedule_signals(changes: Iterable[Change]) -> None:
     """Send ``status_changed`` for each change once the current transaction commits."""
     changes = list(changes)
@@ -225,7 +182,4 @@ def schedule_signals(changes: Iterable[Change]) -> None:
                         exc_info=result,
                     )
 
-    if in_transaction():
-        transaction.on_commit(send, robust=True)
-    else:
-        send()
+    after_commit(changes[0].message, send)

@@ -25,12 +25,12 @@ release or refund can never be written twice, whatever order webhooks and worker
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Sum
 from django.dispatch import receiver
 from django.utils import timezone
@@ -56,6 +56,7 @@ from django_sms.models import (
 from django_sms.owners import owner_filter
 from django_sms.signals import status_changed
 from django_sms.status import NOT_SENT_STATUSES, Status
+from django_sms.transactions import atomic_for
 
 __all__ = [
     "REFUND_POLICIES",
@@ -306,7 +307,7 @@ def deposit(
             f"{format_amount(value)} {wallet.currency}."
         )
     now = timezone.now()
-    with transaction.atomic():
+    with atomic_for(wallet):
         locked = _lock(wallet.pk)
         _check_balance(locked, value, "A deposit")
         extra: dict[str, Any] = {}
@@ -355,7 +356,7 @@ def adjust(
         raise InvalidAmount("An adjustment of 0 changes nothing.")
     if not (reason or "").strip():
         raise WalletError("An adjustment needs a reason: it is the only record of why money moved.")
-    with transaction.atomic():
+    with atomic_for(wallet):
         locked = _lock(wallet.pk)
         _check_balance(locked, value, "An adjustment")
         if locked.balance + value < 0:
@@ -420,8 +421,12 @@ def ledger_balance(wallet: AbstractWallet) -> Decimal:
 # -- the send pipeline's side ---------------------------------------------------------------------
 
 
-def persist_with_hold(wallet: AbstractWallet, rows: list[AbstractMessage]) -> None:
-    """INSERT ``rows`` and hold their price on ``wallet``, all or nothing.
+def persist_with_hold(
+    wallet: AbstractWallet,
+    rows: list[AbstractMessage],
+    insert: Callable[[list[AbstractMessage]], None],
+) -> None:
+    """Store ``rows`` with ``insert(rows)`` and hold their price on ``wallet``, all or nothing.
 
     The wallet row is locked for the whole transaction, so concurrent sends queue up on it and
     each sees the balance the previous one left. When the wallet is inactive or cannot pay for
@@ -430,14 +435,14 @@ def persist_with_hold(wallet: AbstractWallet, rows: list[AbstractMessage]) -> No
 
     ``savepoint=False``: a refusal is decided inside the block but raised after leaving it (so a
     caller's transaction is not marked for rollback), and a send inside a caller's transaction
-    costs no SAVEPOINT round trips. The SQL: SELECT ... FOR UPDATE, INSERT of the rows, one
+    costs no SAVEPOINT round trips. The SQL: SELECT ... FOR UPDATE, what ``insert`` writes, one
     INSERT of the hold entries, UPDATE of the balance.
     """
     currency = wallet.currency
     prices = [price_for(row.country, row.segments, currency) for row in rows]
     total = sum(prices, Decimal(0))
     refusal: WalletError | None = None
-    with transaction.atomic(savepoint=False):
+    with atomic_for(rows[0], savepoint=False):
         locked = _lock(wallet.pk)
         if not locked.is_active:
             refusal = WalletInactive(locked, locked.activates_at)
@@ -448,24 +453,24 @@ def persist_with_hold(wallet: AbstractWallet, rows: list[AbstractMessage]) -> No
                 f"{format_amount(locked.balance)} {currency}",
             )
         else:
-            _insert_held(locked, rows, prices)
+            _insert_held(locked, rows, prices, insert)
     _copy_state(locked, wallet)
     if refusal is not None:
         raise refusal
 
 
 def _insert_held(
-    locked: AbstractWallet, rows: list[AbstractMessage], prices: list[Decimal]
+    locked: AbstractWallet,
+    rows: list[AbstractMessage],
+    prices: list[Decimal],
+    insert: Callable[[list[AbstractMessage]], None],
 ) -> None:
     for row, price in zip(rows, prices, strict=True):
         row.wallet_id = locked.pk
         row.price = price
         row.price_currency = locked.currency
         row.charge_status = ChargeStatus.HELD
-    if len(rows) == 1:
-        rows[0].save(force_insert=True)
-    else:
-        type(rows[0])._default_manager.bulk_create(rows, batch_size=500)
+    insert(rows)
     balance = locked.balance
     entries = []
     for row, price in zip(rows, prices, strict=True):
@@ -519,7 +524,7 @@ def settle(row: AbstractMessage, new_status: str, segments: int) -> dict[str, An
 def _capture_adjusted(row: AbstractMessage, segments: int) -> dict[str, Any]:
     held = row.price or Decimal(0)
     wanted = price_for(row.country, segments, row.price_currency)
-    with transaction.atomic():
+    with atomic_for(row):
         locked = _lock(row.wallet_id)
         difference = wanted - held
         if difference > locked.balance:
@@ -565,7 +570,7 @@ def _give_back(
 ) -> LedgerEntry | None:
     """Credit the message's price back, if its charge is still ``from_status``."""
     amount = message.price or Decimal(0)
-    with transaction.atomic():
+    with atomic_for(message):
         locked = _lock(message.wallet_id)
         won = (
             type(message)

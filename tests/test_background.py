@@ -17,9 +17,9 @@ from django.utils import timezone
 
 import django_sms
 from django_sms import send_mass_sms, send_sms
+from django_sms.delivery import backoff_seconds
 from django_sms.exceptions import TransientProviderError
 from django_sms.models import get_message_model
-from django_sms.sending import backoff_seconds
 from django_sms.sweeper import sweep
 from django_sms.tasks import deliver, deliver_batch, schedule_retry
 from tests.backends import FlakyBackend

@@ -15,8 +15,10 @@ import pytest
 import requests
 
 from django_sms.backends.mailjet import STATUS_TABLE, SmsBackend, status_for_code
+from django_sms.checks import check_backends
 from django_sms.exceptions import (
     AmbiguousProviderError,
+    ConfigurationError,
     MalformedResponse,
     PermanentProviderError,
     TransientProviderError,
@@ -463,10 +465,18 @@ def test_plus_e164() -> None:
     assert [plus_e164(n) for n in ("MyShop", "0612345678")] == ["MyShop", "0612345678"]
 
 
-def test_check_requires_the_token() -> None:
-    messages = list(SmsBackend(alias="mj").check())
-    assert [m.id for m in messages] == ["django_sms.E010"]
-    assert "'token'" in messages[0].msg
+@pytest.mark.parametrize("options", [{}, {"token": ""}, {"token": "   "}, {"token": None}])
+def test_a_missing_or_empty_token_refuses_to_create_the_backend(settings, options) -> None:
+    with pytest.raises(ConfigurationError) as excinfo:
+        SmsBackend(alias="mj", **options)
+    assert str(excinfo.value) == (
+        "SMS backend 'mj' (django_sms.backends.mailjet) needs the 'token' OPTION, missing or "
+        "empty in SMS_BACKENDS['mj']['OPTIONS']."
+    )
+    settings.SMS_BACKENDS = {"mj": {"BACKEND": "django_sms.backends.mailjet.SmsBackend",
+                                    "OPTIONS": options}}
+    [message] = [m for m in check_backends() if m.id == "django_sms.E010"]
+    assert (message.id, message.msg) == ("django_sms.E010", str(excinfo.value))
     assert list(SmsBackend(alias="mj", token="t").check()) == []
 
 

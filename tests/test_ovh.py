@@ -35,9 +35,11 @@ from django_sms.backends.ovh import (
     signature,
     status_for,
 )
+from django_sms.checks import check_backends
 from django_sms.encoding import analyze
 from django_sms.exceptions import (
     AmbiguousProviderError,
+    ConfigurationError,
     MalformedResponse,
     MessageTooLong,
     PermanentProviderError,
@@ -129,7 +131,8 @@ def test_send_posts_the_job_and_returns_ovhs_id(sandbox: Sandbox) -> None:
     assert (job.method, job.path, job.status) == ("POST", JOBS, 200)
     expected = {
         "message": "Your code is 123456", "receivers": [TO], "sender": "TestShop",
-        "noStopClause": True, "priority": "high", "tag": sms.reference, "charset": "UTF-8",
+        "noStopClause": True, "priority": "high",
+        "tag": uuid.UUID(sms.reference).hex[:20], "charset": "UTF-8",
     }
     assert job.body == json.dumps(expected, separators=(",", ":")).encode()
     assert job.headers["Content-Type"] == "application/json"
@@ -142,7 +145,8 @@ def test_send_posts_the_job_and_returns_ovhs_id(sandbox: Sandbox) -> None:
     assert result.raw == answer
     stored = sandbox.messages.get(result.provider_message_id)
     assert stored is not None
-    assert (stored.to, stored.sender, stored.reference) == (TO, "TestShop", sms.reference)
+    assert (stored.to, stored.sender, stored.reference) == (
+        TO, "TestShop", uuid.UUID(sms.reference).hex[:20])
 
 
 def test_every_request_carries_a_correct_signature(sandbox: Sandbox) -> None:
@@ -420,9 +424,20 @@ def test_no_sender_lets_ovh_choose(sandbox: Sandbox) -> None:
 
 def test_a_reference_too_long_for_a_tag_is_not_sent(sandbox: Sandbox) -> None:
     sms = make_sms()
-    sms.reference = "r" * 65
+    sms.reference = "r" * 21  # not a UUID (an SMS built by hand) and over 20 characters
     assert send(make_backend(sandbox), sms).status == Status.ACCEPTED
     assert "tag" not in jobs_requests(sandbox)[0].json
+
+
+def test_the_tag_is_20_characters_of_the_reference(sandbox: Sandbox) -> None:
+    # Issue 14 item 5: OVH documents tag as at most 20 characters; the sandbox enforces it,
+    # and every tag sent is the first 20 hex digits of the message's reference.
+    for _ in range(3):
+        sms = make_sms()
+        assert send(make_backend(sandbox), sms).error is None
+        assert jobs_requests(sandbox)[-1].json["tag"] == uuid.UUID(sms.reference).hex[:20]
+    assert ovh_backend.tag_for("6f1c7a52-3a4b-4c1e-9d63-2f0e5b8a9c10") == "6f1c7a523a4b4c1e9d63"
+    assert ovh_backend.tag_for("short-ref") == "short-ref"
 
 
 @pytest.mark.parametrize(
@@ -442,10 +457,10 @@ def test_bad_options_fail_the_message_without_a_request(sandbox: Sandbox,
     assert jobs_requests(sandbox) == []
 
 
-def test_missing_credentials_fail_the_message(sandbox: Sandbox) -> None:
-    result = send(make_backend(sandbox, consumer_key=""))
-    assert result.status == Status.FAILED
-    assert "'consumer_key'" in str(result.error)
+def test_missing_credentials_refuse_to_create_the_backend(sandbox: Sandbox) -> None:
+    with pytest.raises(ConfigurationError, match="'consumer_key' OPTION, missing or empty"):
+        make_backend(sandbox, consumer_key="")
+    assert sandbox.requests == []
 
 
 # -- refusals and errors -------------------------------------------------------------------------
@@ -586,7 +601,7 @@ def test_an_answer_without_our_receiver_and_an_id_is_ambiguous(answer: Any,
     response.status_code = 200
     response._content = json.dumps(answer).encode()
     with pytest.raises(MalformedResponse, match=reason):
-        SmsBackend().parse_send_response(make_sms(), response)
+        SmsBackend(**COMPLETE).parse_send_response(make_sms(), response)
 
 
 def test_receivers_echoed_with_00_are_recognised() -> None:
@@ -594,7 +609,8 @@ def test_receivers_echoed_with_00_are_recognised() -> None:
     response.status_code = 200
     response._content = json.dumps({"ids": [7], "validReceivers": ["0033612345678"],
                                     "invalidReceivers": []}).encode()
-    assert SmsBackend().parse_send_response(make_sms(), response).provider_message_id == "7"
+    assert SmsBackend(**COMPLETE).parse_send_response(make_sms(),
+                                                      response).provider_message_id == "7"
 
 
 def test_a_connection_refused_is_transient() -> None:
@@ -630,7 +646,7 @@ def test_fetch_status_follows_the_job_to_delivery(sandbox: Sandbox) -> None:
     assert delivered.status == Status.DELIVERED
     assert (delivered.provider_status, delivered.provider_status_text) == (
         "dlr-1/ptt-4", "Delivered (DLR 1); PTT 4: Delivered")
-    assert delivered.message_ref == sms.reference
+    assert delivered.message_ref == uuid.UUID(sms.reference).hex[:20]  # the tag sent
     assert (delivered.segments, delivered.cost, delivered.cost_currency) == (
         2, Decimal("2"), "CRD")
     assert delivered.occurred_at is not None and delivered.occurred_at.utcoffset() is not None
@@ -748,14 +764,15 @@ def test_the_tables_cover_the_reference() -> None:
 
 
 def test_endpoints() -> None:
-    assert SmsBackend().base_url == "https://eu.api.ovh.com/1.0"
-    assert SmsBackend(endpoint="ovh-ca").base_url == "https://ca.api.ovh.com/1.0"
-    assert SmsBackend(endpoint="OVH-US").base_url == "https://api.us.ovhcloud.com/1.0"
-    assert SmsBackend(endpoint="http://127.0.0.1:8025").base_url == "http://127.0.0.1:8025/1.0"
-    assert SmsBackend(endpoint="https://proxy.example/ovh/1.0/").base_url == \
-        "https://proxy.example/ovh/1.0"
-    assert SmsBackend(endpoint="ovh-eu", base_url="http://127.0.0.1:1").base_url == \
-        "http://127.0.0.1:1/1.0"
+    def base_url(**options: Any) -> str:
+        return SmsBackend(**COMPLETE, **options).base_url
+
+    assert base_url() == "https://eu.api.ovh.com/1.0"
+    assert base_url(endpoint="ovh-ca") == "https://ca.api.ovh.com/1.0"
+    assert base_url(endpoint="OVH-US") == "https://api.us.ovhcloud.com/1.0"
+    assert base_url(endpoint="http://127.0.0.1:8025") == "http://127.0.0.1:8025/1.0"
+    assert base_url(endpoint="https://proxy.example/ovh/1.0/") == "https://proxy.example/ovh/1.0"
+    assert base_url(endpoint="ovh-eu", base_url="http://127.0.0.1:1") == "http://127.0.0.1:1/1.0"
     assert resolve_endpoint("ovh-mars") == ""
 
 
@@ -774,11 +791,15 @@ def test_check_accepts_a_complete_configuration() -> None:
                                 callback_timezone="UTC")) == []
 
 
-def test_check_reports_missing_keys() -> None:
-    messages = check_ids(SmsBackend(alias="o", application_key="a"))
-    assert [m[0] for m in messages] == ["django_sms.E010", "django_sms.E010"]
-    assert "'application_secret'" in messages[0][1]
-    assert "'consumer_key'" in messages[1][1]
+def test_check_reports_missing_keys(settings: Any) -> None:
+    settings.SMS_BACKENDS = {"default": {"BACKEND": "django_sms.backends.ovh.SmsBackend",
+                                         "OPTIONS": {"application_key": "a",
+                                                     "consumer_key": "  "}}}
+    [message] = [m for m in check_backends() if m.id == "django_sms.E010"]
+    assert message.msg == (
+        "SMS backend 'default' (django_sms.backends.ovh) needs the 'application_secret' and "
+        "'consumer_key' OPTIONS, missing or empty in SMS_BACKENDS['default']['OPTIONS']."
+    )
 
 
 def test_check_reports_bad_values() -> None:
@@ -809,7 +830,7 @@ def test_check_reports_unknown_options() -> None:
 
 
 def test_capabilities() -> None:
-    backend = SmsBackend()
+    backend = SmsBackend(**COMPLETE)
     assert (backend.supports_status_polling, backend.supports_status_webhooks,
             backend.supports_inbound, backend.max_segments) == (True, True, True, 6)
 
@@ -845,7 +866,7 @@ def test_send_sms_through_ovh_stores_the_provider_answer(ovh_alias: Sandbox) -> 
     assert message.status == Status.ACCEPTED
     assert (message.provider, message.backend_alias) == ("ovh", "ovh")
     assert message.provider_message_id == stored.id
-    assert stored.reference == str(message.reference)  # the tag finds the message later
+    assert stored.reference == message.reference.hex[:20]  # the tag finds the message later
     assert (message.encoding, message.segments, stored.segments) == ("UCS-2", 2, 2)
     assert (message.cost, message.cost_currency) == (Decimal("2"), "CRD")
     assert jobs_requests(ovh_alias)[0].json["sender"] == "TestShop"
@@ -1022,7 +1043,7 @@ def test_sandbox_enforces_access_rules(sandbox: Sandbox) -> None:
         ({"noStopClause": "yes"}, "noStopClause"),
         ({"validityPeriod": 0}, "validityPeriod"),
         ({"charset": "latin-1"}, "charset"),
-        ({"tag": "t" * 65}, "tag"),
+        ({"tag": "t" * 21}, "tag: at most 20 characters"),
         ({"message": "x" * 919}, "Message too long: 7 SMS parts"),
     ],
 )

@@ -590,7 +590,17 @@ def test_smssandbox_command_serves_until_terminated() -> None:
             banner.append(next_line())
         url = banner[0].rsplit(" ", 1)[1]
         assert banner[0].startswith("SMS provider sandbox listening on http://127.0.0.1:")
-        assert f"  mailjet: token={TOKEN}" in banner
+        assert f"  mailjet: base_url={url}, token={TOKEN}" in banner
+        # Issue 14 item 15: each provider's own option; OVH's backend calls it "endpoint".
+        assert any(line.startswith(f"  ovh: endpoint={url}, application_key=")
+                   for line in banner), banner
+        assert any(line.startswith(f"  vonage: base_url={url}, application_id=")
+                   for line in banner), banner
+        assert not any(line.startswith("  ovh: base_url=") for line in banner)
+        assert banner[-1] == (
+            f'Use it with OPTIONS {{"base_url": "{url}"}} for mailjet, vonage; '
+            f'{{"endpoint": "{url}"}} for ovh. Quit with CONTROL-C.'
+        )
 
         response = requests.post(url + "/v4/sms-send", json=PAYLOAD, headers=AUTH, timeout=5)
 

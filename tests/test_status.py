@@ -25,3 +25,14 @@ def test_the_lifecycle():
     assert can_transition("unknown", "delivered")
     assert can_transition("sending", "queued")  # retry after a transient failure
     assert not can_transition("accepted", "queued")
+
+
+def test_status_changed_carries_plain_strings_whoever_made_the_change():
+    # Paths pass Status members or stored strings; receivers always get plain str
+    # (docs/statuses-and-signals.rst). tests/test_parity.py checks it through the pipeline.
+    from django_sms.models import StatusEvent
+    from django_sms.transitions import Change
+
+    change = Change(None, Status.QUEUED, Status.SENDING, StatusEvent())  # type: ignore[arg-type]
+    assert (change.old, change.new) == ("queued", "sending")
+    assert type(change.old) is str and type(change.new) is str

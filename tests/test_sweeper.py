@@ -1,4 +1,4 @@
-"""The sweeper (manage.py smssync, tasks.sync): due retries, stuck rows, polling, claiming."""
+"""The sweeper (manage.py smssync, sweeper.sync): due retries, stuck rows, polling, claiming."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from django_sms.backends.base import StatusUpdate
 from django_sms.events import record_status_update
 from django_sms.exceptions import PermanentProviderError, TransientProviderError
 from django_sms.models import OptOut, StatusEvent, get_message_model
-from django_sms.sweeper import Sweeper, sweep
-from django_sms.tasks import sync
+from django_sms.sweeper import Sweeper, sweep, sync
 from tests.backends import FlakyBackend, PollingBackend
 from tests.task_backends import DUMMY, IMMEDIATE, default_task_backend
 
@@ -194,7 +193,7 @@ def test_a_rescued_row_is_looked_up_when_the_backend_can(sms_settings):
 
 def test_a_late_result_of_a_rescued_row_still_wins(sms_settings):
     from django_sms.backends.base import SendResult
-    from django_sms.sending import prepare_answer, store_answer
+    from django_sms.delivery import prepare_answer, store_answer
 
     row = stuck()
     sweep()
@@ -489,7 +488,7 @@ def test_concurrent_sweepers_never_enqueue_or_rescue_twice(sms_settings, setting
         with lock:
             enqueued.extend(ids)
 
-    monkeypatch.setattr("django_sms.tasks.enqueue_deliveries", record)
+    monkeypatch.setattr("django_sms.sweeper.enqueue_deliveries", record)
     reports = run_in_threads(4, sweep)
     assert sorted(enqueued) == sorted(row.pk for row in rows)
     assert sum(r.rescued for r in reports) == 30

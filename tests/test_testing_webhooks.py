@@ -79,7 +79,7 @@ def test_a_vonage_status_callback_is_signed_as_vonage_signs():
     assert jwt.get_unverified_header(callback.headers["Authorization"][7:])["alg"] == "HS256"
 
 
-def test_a_vonage_status_callback_for_a_stored_message(db):
+def test_a_vonage_status_callback_for_a_stored_message(transactional_db):
     from django_sms import send_sms
 
     message = send_sms("hi", to="+447400123456")

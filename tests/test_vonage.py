@@ -21,9 +21,11 @@ from django.core.management import call_command
 from django_sms import SMS, send_sms
 from django_sms.backends import vonage
 from django_sms.backends.vonage import SmsBackend
+from django_sms.checks import check_backends
 from django_sms.encoding import analyze
 from django_sms.exceptions import (
     AmbiguousProviderError,
+    ConfigurationError,
     MessageTooLong,
     PermanentProviderError,
     TransientProviderError,
@@ -365,11 +367,14 @@ def test_a_connection_refused_is_transient():
 
 
 def test_base_url_default_region_and_override():
-    assert SmsBackend().base_url == "https://api.nexmo.com"
-    assert SmsBackend(region="eu").base_url == "https://api-eu.vonage.com"
-    assert SmsBackend(region="US").base_url == "https://api-us.vonage.com"
-    assert SmsBackend(region="ap").base_url == "https://api-ap.vonage.com"
-    assert SmsBackend(region="eu", base_url="http://127.0.0.1:1/").base_url == "http://127.0.0.1:1"
+    def base_url(**options):
+        return SmsBackend(api_key="k", api_secret="s", **options).base_url
+
+    assert base_url() == "https://api.nexmo.com"
+    assert base_url(region="eu") == "https://api-eu.vonage.com"
+    assert base_url(region="US") == "https://api-us.vonage.com"
+    assert base_url(region="ap") == "https://api-ap.vonage.com"
+    assert base_url(region="eu", base_url="http://127.0.0.1:1/") == "http://127.0.0.1:1"
 
 
 def check_ids(backend):
@@ -381,14 +386,29 @@ def test_check_accepts_either_credential_pair():
     assert check_ids(SmsBackend(api_key="k", api_secret="s")) == []
 
 
-def test_check_reports_missing_credentials():
-    [(check_id, msg)] = check_ids(SmsBackend(alias="v"))
-    assert check_id == "django_sms.E010"
-    assert "'api_key', 'api_secret'" in msg
-    [(check_id, msg)] = check_ids(SmsBackend(private_key=CREDS.vonage_private_key))
-    assert (check_id, "'application_id'" in msg) == ("django_sms.E010", True)
-    [(check_id, msg)] = check_ids(SmsBackend(api_key="k"))
-    assert (check_id, "'api_secret'" in msg) == ("django_sms.E010", True)
+@pytest.mark.parametrize(
+    ("options", "missing"),
+    [
+        ({}, "the 'application_id' and 'private_key' OPTIONS"),
+        ({"private_key": CREDS.vonage_private_key}, "the 'application_id' OPTION"),
+        ({"application_id": "a", "private_key": ""}, "the 'private_key' OPTION"),
+        ({"application_id": "a", "api_key": "k", "api_secret": "s"}, "the 'private_key' OPTION"),
+        ({"api_key": "k"}, "the 'api_secret' OPTION"),
+        ({"api_secret": "s", "api_key": " "}, "the 'api_key' OPTION"),
+    ],
+)
+def test_missing_credentials_refuse_to_create_the_backend(settings, options, missing):
+    with pytest.raises(ConfigurationError) as excinfo:
+        SmsBackend(alias="v", **options)
+    assert str(excinfo.value).startswith(
+        f"SMS backend 'v' (django_sms.backends.vonage) needs {missing}, missing or empty in "
+        "SMS_BACKENDS['v']['OPTIONS']."
+    )
+    assert "'api_key' and 'api_secret'" in str(excinfo.value)  # the alternative is named
+    settings.SMS_BACKENDS = {"v": {"BACKEND": "django_sms.backends.vonage.SmsBackend",
+                                   "OPTIONS": options}}
+    assert [m.id for m in check_backends() if m.id.startswith("django_sms.E01")] == [
+        "django_sms.E010"]
 
 
 def test_check_reports_an_unusable_private_key(tmp_path):
@@ -588,7 +608,7 @@ def test_per_message_options_survive_the_pipeline(vonage_alias):
 
 
 def test_capabilities():
-    backend = SmsBackend()
+    backend = SmsBackend(api_key="k", api_secret="s")
     assert (backend.supports_status_polling, backend.supports_status_webhooks,
             backend.supports_inbound) == (False, True, True)
     with pytest.raises(NotImplementedError, match="no status polling"):

@@ -8,6 +8,7 @@ signatures are checked with vonage-jwt (Vonage's library) as well.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -23,7 +24,7 @@ import jwt
 import pytest
 
 from django_sms.backends.base import WebhookRequest
-from django_sms.backends.vonage import SmsBackend
+from django_sms.backends.vonage import SmsBackend as VonageBackend
 from django_sms.exceptions import WebhookAuthenticationError, WebhookPayloadError
 from django_sms.message import SMS
 from django_sms.status import Status
@@ -60,6 +61,10 @@ INBOUND_BODY = {
     "sms": {"num_messages": "1", "keyword": "STOP"},
     "usage": {"currency": "EUR", "price": "0.0000"},
 }
+
+# A backend cannot be created without its credentials (issue 14 item 6); these tests are
+# about webhooks, so every backend gets a dummy key pair unless a test says otherwise.
+SmsBackend = functools.partial(VonageBackend, api_key="k", api_secret="s")
 
 
 def token_for(body: bytes, *, secret=SECRET, iat=None, algorithm="HS256", **claims):
@@ -278,6 +283,43 @@ def test_the_signature_is_checked_by_pyjwt(backend, monkeypatch):
     monkeypatch.setattr(jwt, "decode", spy)
     backend.verify_webhook(signed(), "status")
     assert calls == [["HS256"]]
+
+
+@pytest.mark.parametrize("iat", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_iat_is_refused(backend, iat):
+    # Issue 13 item 11: JSON parsers read NaN and Infinity, and every comparison with NaN is
+    # false, so such an iat passed both age tests. The claims are written by hand, as a
+    # buggy signer (or one holding a leaked secret) would.
+    raw = json.dumps(STATUS_BODY).encode()
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = _b64url(
+        f'{{"iat": {iat}, "payload_hash": "{hashlib.sha256(raw).hexdigest()}"}}'.encode()
+    )
+    signature = hmac.new(SECRET.encode(), f"{header}.{claims}".encode(), hashlib.sha256)
+    token = f"{header}.{claims}.{_b64url(signature.digest())}"
+    assert "'iat' claim is not a finite number" in refused(backend, webhook(raw, token))
+
+
+def test_webhook_insecure_accepts_unsigned_callbacks():
+    backend = SmsBackend(api_key="k", api_secret="s", webhook_insecure=True)
+    backend.verify_webhook(webhook(STATUS_BODY), "status")
+    assert backend.webhook_protection("status") == ""
+
+
+def test_a_signature_secret_wins_over_webhook_insecure():
+    backend = SmsBackend(signature_secret=SECRET, webhook_insecure=True)
+    assert "missing" in refused(backend, webhook(STATUS_BODY))
+    assert "HS256" in backend.webhook_protection("inbound")
+
+
+def test_vonage_jwt_agrees_with_our_verification(backend):
+    vonage_jwt = pytest.importorskip("vonage_jwt")
+    raw = json.dumps(STATUS_BODY).encode()
+    good, bad = token_for(raw), token_for(raw, secret="other")
+    assert vonage_jwt.verify_signature(good, SECRET) is True
+    assert vonage_jwt.verify_signature(bad, SECRET) is False
+    backend.verify_webhook(webhook(raw, good), "status")
+    assert "bad signature" in refused(backend, webhook(raw, bad))
 
 
 # -- status webhook parsing -------------------------------------------------------------------

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
+from django.test import Client
 
+from django_sms.events import match_pending_events
 from django_sms.models import StatusEvent, get_message_model
 from django_sms.testing.webhooks import ovh_status_callback, post_callback
 
@@ -115,3 +118,61 @@ def test_a_report_for_an_unknown_message_is_kept(client):
     assert post_callback(client, callback).status_code == 200
     event = StatusEvent.objects.get()
     assert (event.message, event.provider_message_id) == (None, "555")
+
+
+# -- the 20-character tag (issue 14 item 5) -------------------------------------------------------
+
+
+def sending_message(reference=None):
+    """A message whose send answer is not stored yet: no OVH id, only our reference."""
+    fields = {"reference": reference} if reference is not None else {}
+    return get_message_model().objects.create(
+        to="+33612345678", text="hello", encoding="GSM-7", segments=1, status="sending",
+        backend_alias="ovh", provider="ovh", provider_message_id="", **fields,
+    )
+
+
+def test_a_report_carrying_the_20_character_tag_finds_its_message(client, status_signals):
+    message = sending_message()
+    tag = message.reference.hex[:20]
+    callback = ovh_status_callback(id="777001", alias="ovh", extra={"tag": tag})
+    response = post_callback(client, callback)
+    assert response.status_code == 200
+    assert response.json()["applied"] == 1
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("delivered", "777001")
+    assert StatusEvent.objects.get(message=message, source="webhook").message_ref == tag
+
+
+def test_a_legacy_36_character_tag_still_finds_its_message(client):
+    # Messages sent before the short tag are in flight with the whole reference as tag.
+    message = sending_message()
+    callback = ovh_status_callback(id="777002", alias="ovh",
+                                   extra={"tag": str(message.reference)})
+    assert post_callback(client, callback).json()["applied"] == 1
+    message.refresh_from_db()
+    assert message.status == "delivered"
+
+
+def test_a_tag_two_messages_share_decides_nothing(client):
+    prefix = "0123456789abcdef0123"
+    first = sending_message(uuid.UUID(hex=prefix + "4" + "0" * 11))
+    second = sending_message(uuid.UUID(hex=prefix + "4" + "f" * 11))
+    callback = ovh_status_callback(id="777003", alias="ovh", extra={"tag": prefix})
+    assert post_callback(client, callback).json()["unmatched"] == 1
+    for message in (first, second):
+        message.refresh_from_db()
+        assert message.status == "sending"
+
+
+def test_a_report_whose_tag_beat_the_message_is_matched_later_by_the_tag():
+    reference = uuid.uuid4()
+    client = Client()
+    callback = ovh_status_callback(id="777004", alias="ovh",
+                                   extra={"tag": reference.hex[:20]})
+    assert post_callback(client, callback).json()["unmatched"] == 1
+    message = sending_message(reference)
+    assert match_pending_events() == 1
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("delivered", "777004")
+    assert match_pending_events(message) == 0  # attached once

@@ -23,7 +23,6 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -58,7 +57,7 @@ from django_sms.message import SMS
 from django_sms.models import AbstractMessage, EventSource, OptOut
 from django_sms.sending import send_messages
 from django_sms.status import FINAL_STATUSES, Status
-from django_sms.transitions import in_transaction
+from django_sms.transactions import after_commit
 
 #: Most messages one resend or refresh may act on: both call the provider once per message
 #: inside the request.
@@ -373,10 +372,7 @@ class MessageAdmin(admin.ModelAdmin):
             # The change form runs actions inside a transaction, and a message sent inside
             # one goes out when it commits: report the outcome then, not the "queued" row.
             report = functools.partial(self.report_resend, request, original, new)
-            if in_transaction():
-                transaction.on_commit(report)
-            else:
-                report()
+            after_commit(new, report)
 
     def report_resend(
         self, request: HttpRequest, original: AbstractMessage, new: AbstractMessage

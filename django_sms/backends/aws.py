@@ -244,8 +244,8 @@ class SmsBackend(ValidatedWebhooksMixin, BaseSmsBackend):
     #: 1600 characters: 10 GSM-7 parts hold 1530.
     max_segments = 10
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
-        super().__init__(alias, fail_silently=fail_silently, **options)
+    def __init__(self, alias: str = "default", **options: Any):
+        super().__init__(alias, **options)
         self.client: Any = None
         self._lock = threading.Lock()
 

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core import checks
 
-from django_sms.exceptions import ProviderError, WebhookAuthenticationError
+from django_sms.exceptions import (
+    AmbiguousProviderError,
+    ProviderError,
+    TransientProviderError,
+    WebhookAuthenticationError,
+)
+from django_sms.status import Status
 
 if TYPE_CHECKING:
     from django_sms.message import SMS
@@ -36,7 +42,8 @@ class SendResult:
 
     ``status`` is a :class:`~django_sms.status.Status` value. When the provider refused the
     message or the call failed, ``error`` holds the exception and ``status`` the status the
-    failure gives the message (the pipeline decides about retries from ``error.kind``).
+    failure gives the message (the pipeline decides about retries from the error's class:
+    :class:`~django_sms.exceptions.TransientProviderError` and its subclasses are retried).
     """
 
     status: str
@@ -144,9 +151,8 @@ class BaseSmsBackend:
     #: Most parts this provider accepts for one text (None: no provider limit).
     max_segments: ClassVar[int | None] = None
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
+    def __init__(self, alias: str = "default", **options: Any):
         self.alias = alias
-        self.fail_silently = fail_silently
         self.options: dict[str, Any] = options
 
     # -- connection lifecycle (like BaseEmailBackend) ------------------------------------
@@ -197,13 +203,11 @@ class BaseSmsBackend:
     @staticmethod
     def status_for_error(exc: ProviderError) -> str:
         """The status a failed send gives the message (before any retry decision)."""
-        from django_sms.status import Status
-
         if exc.status:
             return exc.status
-        if exc.kind == "ambiguous":
+        if isinstance(exc, AmbiguousProviderError):
             return Status.UNKNOWN
-        if exc.kind == "transient":
+        if isinstance(exc, TransientProviderError):
             return Status.QUEUED
         return Status.FAILED
 

@@ -239,12 +239,27 @@ class HttpBackend(BaseSmsBackend):
     #: accepted" removes 500 here (``TRANSIENT_STATUS_CODES - {500}``).
     transient_status_codes: ClassVar[frozenset[int]] = TRANSIENT_STATUS_CODES
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
-        super().__init__(alias, fail_silently=fail_silently, **options)
+    def __init__(self, alias: str = "default", **options: Any):
+        super().__init__(alias, **options)
         self.session: requests.Session | None = None
         self._session_lock = threading.Lock()
+        self.validate_credentials()
 
     # -- configuration -----------------------------------------------------------------------
+    def validate_credentials(self) -> None:
+        """Raise ConfigurationError, naming the alias and the OPTION, when a credential in
+        ``required_options`` is missing or empty.
+
+        Called when the backend is created, which the pipeline does before it stores
+        anything: a server that never ran ``manage.py check`` (gunicorn runs none) fails on
+        the first ``send_sms()`` with this error, instead of sending an unauthenticated
+        request and storing the provider's refusal. Providers with alternative credentials
+        (Vonage) override it.
+        """
+        missing = [name for name in self.required_options if not has_value(self.options, name)]
+        if missing:
+            raise ConfigurationError(missing_options_message(self, missing))
+
     @property
     def base_url(self) -> str:
         return str(self.options.get("base_url") or self.default_base_url).rstrip("/")
@@ -622,6 +637,28 @@ class HttpBackend(BaseSmsBackend):
                 id="django_sms.W021",
             )]
         return []
+
+
+def has_value(options: Mapping[str, Any], name: str) -> bool:
+    """Whether OPTION ``name`` is set to something other than None or a blank string."""
+    value = options.get(name)
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value is not None and value != b""
+
+
+def missing_options_message(backend: BaseSmsBackend, missing: Iterable[str],
+                            alternative: str = "") -> str:
+    """``SMS backend 'mj' (django_sms.backends.mailjet) needs the 'token' OPTION, missing or
+    empty in SMS_BACKENDS['mj']['OPTIONS'].`` plus ``alternative`` when there is one."""
+    names = [repr(n) for n in missing]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    plural = "S" if len(names) > 1 else ""
+    message = (
+        f"SMS backend {backend.alias!r} ({type(backend).__module__}) needs the {listed} "
+        f"OPTION{plural}, missing or empty in SMS_BACKENDS[{backend.alias!r}]['OPTIONS']."
+    )
+    return f"{message} {alternative}" if alternative else message
 
 
 def _positive(alias: str, name: str, value: Any) -> float:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -74,9 +75,14 @@ PRIORITIES = ("high", "medium", "low", "veryLow")
 #: so credits are written "CRD" (not an ISO 4217 code: never mistaken for money).
 CREDITS = "CRD"
 
-#: Longest ``tag`` sent. OVH publishes no limit (UNCONFIRMED); our references are 36-character
-#: UUIDs, far below. A longer reference is not sent (matching then uses OVH's id).
-MAX_TAG_LENGTH = 64
+#: Longest ``tag`` OVH accepts: 20 characters (OVH's http2sms guide; the REST limit is not
+#: documented, so the documented one is kept). Our references are 36-character UUIDs, so the
+#: tag is the first 20 hex digits of the reference (80 bits, 76 of them random): unique in
+#: practice, and a prefix the database can look up with its index (django_sms.events).
+MAX_TAG_LENGTH = 20
+#: Tags of messages sent before the 20-character tag: the whole reference, dashes included.
+#: Reports about them are still read for as long as such messages are in flight.
+LEGACY_TAG_LENGTH = 36
 
 #: OVH's auth-layer ``errorCode`` values: the credentials or their rights are wrong. They
 #: fail the message (nothing about the message itself was wrong).
@@ -247,6 +253,21 @@ class OvhSignature(AuthBase):
         return request
 
 
+def tag_for(reference: str) -> str:
+    """The ``tag`` sent for a message: the first 20 hex digits of its reference (a UUID).
+
+    >>> tag_for("6f1c7a52-3a4b-4c1e-9d63-2f0e5b8a9c10")
+    '6f1c7a523a4b4c1e9d63'
+
+    A reference that is not a UUID (an ``SMS`` built by hand) is sent as it is when it fits,
+    and not at all otherwise (reports are then matched by OVH's id).
+    """
+    try:
+        return uuid.UUID(str(reference)).hex[:MAX_TAG_LENGTH]
+    except ValueError:
+        return reference if 0 < len(reference) <= MAX_TAG_LENGTH else ""
+
+
 def resolve_endpoint(value: str) -> str:
     """The API root for an ``endpoint`` name or URL; ``""`` when it is neither.
 
@@ -320,8 +341,8 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     #: OVH concatenates at most 6 parts (918 GSM-7 / 402 UCS-2 characters).
     max_segments = 6
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
-        super().__init__(alias, fail_silently=fail_silently, **options)
+    def __init__(self, alias: str = "default", **options: Any):
+        super().__init__(alias, **options)
         self._clock_lock = threading.Lock()
         self._time_delta: int | None = None
         self._service_lock = threading.Lock()
@@ -399,19 +420,9 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
             self._time_delta = None
 
     def signed(self, request: HttpRequest) -> HttpRequest:
-        """``request`` with OVH's signature attached (computed when it is prepared).
-
-        Missing credentials fail the message (``manage.py check`` reports them earlier).
-        """
+        """``request`` with OVH's signature attached (computed when it is prepared). The keys
+        are there: the backend is not created without them (``validate_credentials``)."""
         opts = self.options
-        missing = [n for n in self.required_options if not opts.get(n)]
-        if missing:
-            raise PermanentProviderError(
-                f"SMS backend {self.alias!r} cannot sign OVH requests: set the "
-                f"{', '.join(repr(m) for m in missing)} OPTION(s).",
-                provider=self.provider_name,
-                status=Status.FAILED,
-            )
         request.auth = OvhSignature(str(opts["application_key"]),
                                     str(opts["application_secret"]),
                                     str(opts["consumer_key"]), self.time_delta())
@@ -517,8 +528,9 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
                     f"not {validity!r}.", provider=self.provider_name, status=Status.REJECTED,
                 )
             payload["validityPeriod"] = minutes
-        if sms.reference and len(sms.reference) <= MAX_TAG_LENGTH:
-            payload["tag"] = sms.reference
+        tag = tag_for(sms.reference)
+        if tag:
+            payload["tag"] = tag
         payload["charset"] = "UTF-8"
         return payload
 
@@ -672,7 +684,8 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     def parse_status_webhook(self, request: WebhookRequest) -> list[StatusUpdate]:
         """OVH's delivery report: ``id, ptt, date, description (DLR id), descriptionDlr`` in
         the query string (a GET), or the same fields as a POST form or JSON object. ``dlr``
-        is read as an alias of ``description`` (UNCONFIRMED, seen in RaspiSMS)."""
+        is read as an alias of ``description`` (UNCONFIRMED, seen in RaspiSMS); ``tag`` and
+        ``numberOfSms`` (the part count) are read when present (UNCONFIRMED)."""
         params = _params(request)
         message_id = _required(params, "id")
         description = _first(params, "description")
@@ -696,6 +709,9 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
                 occurred_at=parse_datetime(date, self._callback_timezone_or_utc()),
                 dedupe_key=f"ovh:{message_id}:{as_text(dlr)}:{as_text(ptt)}:{date}"[:255],
                 message_ref=_tag(_first(params, "tag")),
+                # Not among the callback's documented fields (UNCONFIRMED): read when OVH
+                # sends the part count as in /outgoing, so what is charged follows OVH's.
+                segments=as_int(_first(params, "numberOfSms")),
                 raw=params,
             )
         ]
@@ -841,6 +857,6 @@ def _ptt(value: Any) -> int | None:
 
 
 def _tag(value: str) -> str:
-    """Our reference from a ``tag``; a longer value cannot be one of ours."""
-    return value if len(value) <= MAX_TAG_LENGTH else ""
+    """Our reference (or its 20-digit prefix) from a ``tag``; a longer value cannot be ours."""
+    return value if len(value) <= max(MAX_TAG_LENGTH, LEGACY_TAG_LENGTH) else ""
 

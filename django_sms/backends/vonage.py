@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import threading
 import time
 import uuid
@@ -46,7 +47,13 @@ from django_sms.backends.base import (
     StatusUpdate,
     WebhookRequest,
 )
-from django_sms.backends.http import ErrorDetails, HttpBackend, HttpRequest
+from django_sms.backends.http import (
+    ErrorDetails,
+    HttpBackend,
+    HttpRequest,
+    has_value,
+    missing_options_message,
+)
 from django_sms.backends.values import as_datetime, as_decimal, as_int, as_text, json_object
 from django_sms.backends.webhook_validators import (
     SharedSecretValidator,
@@ -295,14 +302,30 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     #: Messages API's 1000-character limit, whatever Vonage counts as a character.
     max_segments = 6
 
-    def __init__(self, alias: str = "default", *, fail_silently: bool = False, **options: Any):
-        super().__init__(alias, fail_silently=fail_silently, **options)
+    def __init__(self, alias: str = "default", **options: Any):
+        super().__init__(alias, **options)
         self._jwt_lock = threading.Lock()
         self._jwt: str = ""
         self._jwt_expires_at: float = 0.0
         self._private_key: Any = None
 
     # -- configuration --------------------------------------------------------------------------
+    def validate_credentials(self) -> None:
+        """An application (``application_id`` + ``private_key``) or a key pair (``api_key``
+        + ``api_secret``), complete: ConfigurationError naming what is missing otherwise."""
+        opts = self.options
+        use_key_pair = not self.uses_application and any(
+            has_value(opts, name) for name in ("api_key", "api_secret")
+        )
+        pair = ("api_key", "api_secret") if use_key_pair else ("application_id", "private_key")
+        missing = [name for name in pair if not has_value(opts, name)]
+        if missing:
+            raise ConfigurationError(missing_options_message(
+                self, missing,
+                "Vonage authenticates with an application ('application_id' and "
+                "'private_key') or, without one, with 'api_key' and 'api_secret'.",
+            ))
+
     @property
     def base_url(self) -> str:
         url = self.options.get("base_url") or REGION_URLS.get(
@@ -342,11 +365,7 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
         quarter of its lifetime (at most 60 s) remains, so a request never leaves with a
         token about to expire in flight.
         """
-        application_id = self.options.get("application_id")
-        if not application_id:
-            raise ConfigurationError(
-                f"SMS backend {self.alias!r} has a 'private_key' but no 'application_id'."
-            )
+        application_id = self.options["application_id"]  # validate_credentials: present
         lifetime = self.jwt_lifetime
         margin = min(60.0, lifetime / 4)
         now = _now()
@@ -369,8 +388,9 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
     def auth_headers(self) -> dict[str, str]:
         """``Authorization`` for one request; PermanentProviderError when it cannot be made.
 
-        A configuration problem fails the message (recorded, not raised through the
-        pipeline); ``manage.py check`` reports the same problem before any send.
+        The credentials are there (``validate_credentials``), but a private key that cannot
+        be read or PyJWT missing only shows now: that fails the message (recorded, not
+        raised through the pipeline); ``manage.py check`` reports it before any send.
         """
         try:
             if self.uses_application:
@@ -380,14 +400,7 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
                 f"cannot authenticate to Vonage: {exc}", provider=self.provider_name,
                 status=Status.FAILED,
             ) from exc
-        key, secret = self.options.get("api_key"), self.options.get("api_secret")
-        if not (key and secret):
-            raise PermanentProviderError(
-                f"SMS backend {self.alias!r} has no Vonage credentials: set 'application_id' "
-                "and 'private_key', or 'api_key' and 'api_secret'.",
-                provider=self.provider_name,
-                status=Status.FAILED,
-            )
+        key, secret = self.options["api_key"], self.options["api_secret"]
         token = _b64(f"{key}:{secret}")
         return {"Authorization": f"Basic {token}"}
 
@@ -565,38 +578,20 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
         return errors
 
     def _check_credentials(self) -> list[checks.CheckMessage]:
-        option = f"SMS_BACKENDS[{self.alias!r}]['OPTIONS']"
-        opts = self.options
-        hint = (
-            f"Set {option}['application_id'] and ['private_key'] (a Vonage Application with "
-            "the Messages capability), or ['api_key'] and ['api_secret']."
-        )
-        if self.uses_application:
-            missing = [n for n in ("application_id", "private_key") if not opts.get(n)]
-            if missing:
-                return [checks.Error(
-                    f"SMS backend {self.alias!r} needs the {missing[0]!r} OPTION too: a Vonage "
-                    "application JWT needs both the application id and its private key.",
-                    hint=hint, id="django_sms.E010",
-                )]
-            if not jwt_available():
-                return [_missing_jwt_error(self.alias, "sign Vonage application JWTs")]
-            try:
-                self.private_key()
-            except ConfigurationError as exc:
-                return [checks.Error(
-                    str(exc),
-                    hint="Download the private key when you create the Vonage Application "
-                         "(or generate a new key pair in the dashboard).",
-                    id="django_sms.E012",
-                )]
+        """What makes an application unusable (a missing credential stops the backend from
+        being created at all: ``validate_credentials``, reported as django_sms.E010)."""
+        if not self.uses_application:
             return []
-        missing = [n for n in ("api_key", "api_secret") if not opts.get(n)]
-        if missing:
+        if not jwt_available():
+            return [_missing_jwt_error(self.alias, "sign Vonage application JWTs")]
+        try:
+            self.private_key()
+        except ConfigurationError as exc:
             return [checks.Error(
-                f"SMS backend {self.alias!r} has no usable Vonage credentials (missing "
-                f"{', '.join(repr(m) for m in missing)}).",
-                hint=hint, id="django_sms.E010",
+                str(exc),
+                hint="Download the private key when you create the Vonage Application "
+                     "(or generate a new key pair in the dashboard).",
+                id="django_sms.E012",
             )]
         return []
 
@@ -718,12 +713,19 @@ def verify_signed_token(token: str, secrets: Iterable[str]) -> dict[str, Any]:
 
 
 def check_issued_at(issued: Any) -> None:
-    """Refuse a token whose ``iat`` is missing, not a number, older than
-    ``DJANGO_SMS["WEBHOOK_MAX_AGE"]`` (a replayed callback) or from the future."""
+    """Refuse a token whose ``iat`` is missing, not a finite number, older than
+    ``DJANGO_SMS["WEBHOOK_MAX_AGE"]`` (a replayed callback) or from the future.
+
+    Finite matters: JSON parsers accept ``NaN``, and every comparison with NaN is false, so
+    a NaN ``iat`` would pass both age tests.
+    """
     from django_sms.conf import sms_settings
 
     if isinstance(issued, bool) or not isinstance(issued, int | float):
         raise WebhookAuthenticationError("the token has no numeric 'iat' claim")
+    if not math.isfinite(issued):
+        raise WebhookAuthenticationError(f"the token's 'iat' claim is not a finite number "
+                                         f"({issued!r})")
     now = _now()
     max_age = float(sms_settings.WEBHOOK_MAX_AGE)
     if now - issued > max_age:

@@ -94,17 +94,23 @@ class Command(BaseCommand):
         self._write(f"SMS provider sandbox listening on {sandbox.url}")
         for name, handler in sorted(sandbox.handlers.items()):
             self._write(f"  {name}: paths {', '.join(handler.prefixes)}")
-        self._write("Credentials it accepts (development values, see SandboxCredentials):")
+        self._write("OPTIONS for each backend (development credentials, see SandboxCredentials):")
         credentials: SandboxCredentials = sandbox.credentials
         for provider, values in credentials.describe().items():
             if provider not in sandbox.handlers:
                 continue
-            listed = ", ".join(f"{key}={value}" for key, value in values.items())
+            # Each backend names the option that points at the sandbox: OVH's is "endpoint".
+            options = {sandbox.handlers[provider].url_option: sandbox.url, **values}
+            listed = ", ".join(f"{key}={value}" for key, value in options.items())
             self._write(f"  {provider}: {listed}")
         for provider, url in sorted(sandbox.callback_urls.items()):
             self._write(f"  {provider} delivery reports -> {url}")
-        self._write(f'Use it with OPTIONS {{"base_url": "{sandbox.url}", ...}}. '
-                    "Quit with CONTROL-C.")
+        by_option: dict[str, list[str]] = {}
+        for name, handler in sorted(sandbox.handlers.items()):
+            by_option.setdefault(handler.url_option, []).append(name)
+        pointers = "; ".join(f'{{"{option}": "{sandbox.url}"}} for {", ".join(names)}'
+                             for option, names in by_option.items())
+        self._write(f"Use it with OPTIONS {pointers}. Quit with CONTROL-C.")
 
     def _log_request(self, record: RecordedRequest) -> None:
         status = record.status if record.status is not None else "---"

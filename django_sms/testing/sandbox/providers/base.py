@@ -127,6 +127,9 @@ class ProviderHandler:
     prefixes: ClassVar[tuple[str, ...]] = ()
     #: Names accepted by ``faults.error(name)``, with a one-line description each.
     named_errors: ClassVar[dict[str, str]] = {}
+    #: The backend OPTION to set to ``sandbox.url`` (OVH's backend calls it ``endpoint``);
+    #: ``smssandbox`` prints it.
+    url_option: ClassVar[str] = "base_url"
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox

@@ -33,7 +33,8 @@ added to its query string, one per status change.
 Where OVH is UNCONFIRMED the sandbox takes the strict side: receivers must be ``+`` and 7 to
 15 digits (``0033...`` goes to ``invalidReceivers``, as do ``+999...`` and the numbers in
 ``handler.refused_receivers``), unknown body parameters are refused,
-``sender`` and ``senderForResponse`` together are refused, ``tag`` is at most 64 characters,
+``sender`` and ``senderForResponse`` together are refused, ``tag`` is at most 20 characters
+(the limit of OVH's http2sms guide; the REST API documents none),
 a text above 6 parts is refused, callback dates are ``YYYY-MM-DD HH:MM:SS`` in Paris time.
 Error texts for refused senders, long texts and missing credits are the sandbox's own.
 """
@@ -71,7 +72,8 @@ UNSUPPORTED_PREFIXES = ("+999",)
 ALPHANUMERIC_SENDER = re.compile(r"^[A-Za-z0-9 ._-]{1,11}$")
 NUMERIC_SENDER = re.compile(r"^\+?\d{3,15}$")
 MAX_PARTS = 6
-MAX_TAG = 64
+#: OVH documents ``tag`` as at most 20 characters (http2sms guide).
+MAX_TAG = 20
 PRIORITIES = ("high", "medium", "low", "veryLow")
 JOB_FIELDS = frozenset({
     "message", "receivers", "receiversDocumentUrl", "receiversSlotId", "sender",
@@ -146,6 +148,7 @@ class AuthFailure(Exception):
 class OvhHandler(ProviderHandler):
     name = "ovh"
     prefixes = (f"{API_ROOT}/",)
+    url_option = "endpoint"  # the OVH backend's option (a URL without a path gets /1.0)
     named_errors: ClassVar[dict[str, str]] = {
         "invalid_signature": "400 INVALID_SIGNATURE Invalid signature",
         "query_time_out": "400 QUERY_TIME_OUT Query out of time (code UNCONFIRMED)",

@@ -149,6 +149,8 @@ def aws_error(status: int, type_: str, message: str, **members: Any) -> SandboxR
 class AwsHandler(ProviderHandler):
     name = "aws"
     prefixes = (PREFIX,)
+    url_option = "endpoint_url"  # the AWS backend's option (boto3's endpoint_url)
+    url_path = PREFIX
     named_errors: ClassVar[dict[str, str]] = {
         "opted_out": "400 ConflictException DESTINATION_PHONE_NUMBER_OPTED_OUT",
         "access_denied": "400 AccessDeniedException ACCOUNT_DISABLED",

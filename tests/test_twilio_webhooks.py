@@ -8,10 +8,15 @@ forged, tampered and unsigned callbacks refused with nothing changed, in DEBUG t
 
 from __future__ import annotations
 
+import functools
+import http.server
 import logging
+import threading
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import requests
 from twilio.request_validator import RequestValidator
 
 from django_sms.backends.base import WebhookRequest
@@ -407,3 +412,73 @@ def test_a_url_secret_stacks_on_the_signature(twilio, settings, client):
     response = signed_post(client, STATUS_PATH, status_fields("undelivered"),
                            url="http://testserver" + STATUS_PATH)
     assert response.status_code == 401
+
+
+# -- over real HTTP, through a reverse proxy -------------------------------------------------------
+
+
+class _Proxy(http.server.ThreadingHTTPServer):
+    """A TLS-terminating reverse proxy, as far as the app can tell: it forwards each request
+    over plain HTTP to ``upstream`` and says what the client called in X-Forwarded-*."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    server: _Proxy
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "content-length", "connection")}
+        headers.update({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "sms.example.com",
+                        "X-Forwarded-Port": "443"})
+        upstream = requests.post(self.server.upstream + self.path, data=body, headers=headers,
+                                 timeout=10)
+        self.send_response(upstream.status_code)
+        self.send_header("Content-Type", upstream.headers.get("Content-Type", ""))
+        self.send_header("Content-Length", str(len(upstream.content)))
+        self.end_headers()
+        self.wfile.write(upstream.content)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def proxy(live_server):
+    server = _Proxy(live_server.url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_over_http_behind_a_reverse_proxy_signed_for_the_public_url(behind_proxy, proxy,
+                                                                    settings):
+    settings.DEBUG = True
+    message = twilio_message()
+    public = PUBLIC + STATUS_PATH
+    fields = status_fields()
+    signature = RequestValidator(TOKEN).compute_signature(public, fields)
+    post = functools.partial(requests.post, proxy + STATUS_PATH, timeout=10)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    forged = post(data=urlencode(fields), headers={
+        **form, "X-Twilio-Signature": RequestValidator("forged").compute_signature(public,
+                                                                                   fields)})
+    unsigned = post(data=urlencode(fields), headers=form)
+    tampered = post(data=urlencode({**fields, "MessageStatus": "failed"}),
+                    headers={**form, "X-Twilio-Signature": signature})
+    assert [r.status_code for r in (forged, unsigned, tampered)] == [401, 401, 401]
+    assert_nothing_changed(message)
+
+    accepted = post(data=urlencode(fields), headers={**form, "X-Twilio-Signature": signature})
+    assert accepted.status_code == 200, accepted.text
+    assert reload(message).status == Status.DELIVERED

@@ -128,6 +128,15 @@ def _check_values() -> list[checks.CheckMessage]:
                     "django_sms.E005",
                 )
             )
+    horizon = sms_settings.UNKNOWN_SETTLE_AFTER
+    if not isinstance(horizon, int | float) or isinstance(horizon, bool) or horizon <= 0:
+        errors.append(
+            _error(
+                f"{SETTING_NAME}['UNKNOWN_SETTLE_AFTER'] must be a positive number of seconds, "
+                f"not {horizon!r}.",
+                "django_sms.E005",
+            )
+        )
     sender = sms_settings.DEFAULT_SENDER
     if sender:
         try:

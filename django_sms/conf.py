@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_BACKOFF": 30,  # seconds; doubled on every attempt, with jitter
     "RETRY_BACKOFF_MAX": 3600,  # upper bound of one backoff, seconds
     "SENDING_LEASE": 300,  # seconds after which a row stuck in "sending" is rescued
+    "UNKNOWN_SETTLE_AFTER": 2 * 24 * 3600,  # seconds an "unknown" message keeps its hold
     "BULK_CONCURRENCY": 8,  # threads used by send_mass_sms() in synchronous mode
     # --- status polling ------------------------------------------------------------------
     "POLL_MIN_AGE": 60,  # seconds: poll non-final messages at least this old

@@ -5,7 +5,9 @@ already claimed by the thread that delivers it at once (``sending``, its ``queue
 ``sending`` events written in the same transaction as the row). From there:
 
 1. **claim** — ``queued`` → ``sending``, ``attempts + 1``, and the ``sending`` event of the
-   attempt, in one transaction, so two workers never send one message;
+   attempt, in one transaction, so two workers never send one message. The opt-out list is
+   checked again for the claimed rows: a message whose number opted out while it waited (for
+   a worker, for a retry) ends ``canceled``, its hold released, and is never sent;
 2. **pre_send** receivers run (``SendCanceled`` ends the message ``canceled``);
 3. **call the backend**, moving on to the ``FAILOVER`` aliases after a transient error
    (no database access: this runs in any thread);
@@ -46,7 +48,7 @@ from django_sms.exceptions import (
 )
 from django_sms.message import SMS
 from django_sms.models import AbstractMessage, EventSource, StatusEvent
-from django_sms.optouts import add_refusal_opt_out
+from django_sms.optouts import add_refusal_opt_out, opted_out
 from django_sms.signals import post_send, pre_send
 from django_sms.status import Status
 from django_sms.transactions import atomic_for
@@ -92,9 +94,10 @@ def claim(row: AbstractMessage) -> bool:
             row.attempts += 1
             row.claimed_at = now
             changes = store_claims([row])
-    if won:
-        schedule_signals(changes)
-    return bool(won)
+    if not won:
+        return False
+    schedule_signals(changes)
+    return bool(cancel_opted_out([row]))
 
 
 def claim_batch(queryset: QuerySet[AbstractMessage], limit: int) -> list[AbstractMessage]:
@@ -104,7 +107,33 @@ def claim_batch(queryset: QuerySet[AbstractMessage], limit: int) -> list[Abstrac
         rows = claim_for_delivery(queryset, limit)
         changes = store_claims(rows) if rows else []
     schedule_signals(changes)
-    return rows
+    return cancel_opted_out(rows)
+
+
+def cancel_opted_out(rows: list[AbstractMessage]) -> list[AbstractMessage]:
+    """Cancel the claimed rows whose number opted out since they were stored; return the
+    others. One query; a canceled row's hold is released and its event says why."""
+    blocked = opted_out((row.to, row.sender) for row in rows) if rows else {}
+    if not blocked:
+        return rows
+    keep: list[AbstractMessage] = []
+    canceled: dict[str, PreSent] = {}
+    for row in rows:
+        scope = blocked.get((row.to, row.sender))
+        if scope is None:
+            keep.append(row)
+            continue
+        whom = f"sender {scope!r}" if scope else "every sender"
+        result = SendResult(
+            status=Status.CANCELED,
+            provider_status="opted-out",
+            provider_status_text=f"Not sent: {row.to} opted out of messages from {whom} "
+            "while this message waited to be delivered.",
+        )
+        canceled.setdefault(row.backend_alias, PreSent([], [], [])).canceled.append((row, result))
+    for alias, ready in canceled.items():
+        record_delivery(alias, ready, [])
+    return keep
 
 
 # -- 2.-4. pre_send, the provider call, the answer ----------------------------------------------
@@ -349,8 +378,7 @@ def prepare_answer(
 ) -> Answer:
     """What to store for one claimed row's answer: its status, event and columns.
 
-    A row paid from a wallet is settled here (capture, adjustment or release of its hold),
-    in the wallet's own short transaction.
+    A row paid from a wallet is settled with its status, in the transaction that stores it.
 
     ``alias``/``provider`` are the backend that made the last attempt (``attempt``): the
     message records them, unless the outcome is a transient failure (its retry starts again
@@ -391,9 +419,11 @@ def prepare_answer(
             if new == Status.FAILED:
                 status_fields["error_message"] = f"{exc} (gave up after {attempt} attempts)"[:2000]
     if row.wallet_id is not None:
-        # Like the status fields: when a report beat this answer, the wallets' status_changed
-        # receiver has already settled the charge by the report's status.
-        status_fields.update(wallets.settle(row, new, fields.get("segments", row.segments)))
+        # A plain capture rides on the answer's UPDATE (no query); any other settlement is
+        # done by transitions in the answer's transaction. Like the status fields, it is
+        # stored only if the answer moves the message on.
+        segments = fields.get("segments", row.segments)
+        status_fields.update(wallets.capture_fields(row, new, segments))
     event = StatusEvent(
         status=new,
         source=EventSource.SEND,

@@ -272,8 +272,11 @@ def _find_message(
     unmatched reports about the message are waiting — in one query, two when the report
     carries a reference that is not one of ours.
 
-    Our reference wins over the provider id (it cannot collide across providers or
-    accounts), so it is looked up alone first. The provider id is the fallback, and the only
+    Only a message sent through ``provider`` can match: a report received by one provider's
+    webhook never touches a message another provider sent, whatever reference it carries
+    (whoever can call one provider's callback URL cannot settle another's messages).
+    Our reference wins over the provider id (it cannot collide across accounts), so it is
+    looked up alone first. The provider id is the fallback, and the only
     key of providers that echo no reference. The duplicate check rides on the same query
     only when a message is found (a duplicate report about an unknown message is caught by
     the unique key instead).
@@ -283,9 +286,11 @@ def _find_message(
     model = get_message_model()
     message = None
     if len(ref) == 32:
-        message = _by_reference(model, key=key, ref=ref, reference=uuid.UUID(hex=ref)).first()
+        message = _by_reference(
+            model, key=key, provider=provider, ref=ref, reference=uuid.UUID(hex=ref)
+        ).first()
     elif ref:
-        message = _by_reference_prefix(model, key=key, prefix=ref)
+        message = _by_reference_prefix(model, key=key, provider=provider, prefix=ref)
     if message is None and provider_message_id:
         message = _by_provider_id(
             model, key=key, provider=provider, provider_message_id=provider_message_id
@@ -297,27 +302,29 @@ def _find_message(
 
 
 def _by_reference(
-    model: type[AbstractMessage], *, key: str, ref: str, reference: uuid.UUID
+    model: type[AbstractMessage], *, key: str, provider: str, ref: str, reference: uuid.UUID
 ) -> QuerySet[AbstractMessage]:
     # The message found has this reference: its unmatched events are compared with the
     # value itself rather than with the column cast to text.
+    by_reference = Q(message_ref=ref, provider=OuterRef("provider"))
     return (
-        model._default_manager.annotate(_seen=_seen(key), _pending=_pending(Q(message_ref=ref)))
-        .filter(reference=reference)
+        model._default_manager.annotate(_seen=_seen(key), _pending=_pending(by_reference))
+        .filter(reference=reference, provider=provider)
         .order_by("pk")  # unique: one row at most
     )
 
 
 def _by_reference_prefix(
-    model: type[AbstractMessage], *, key: str, prefix: str
+    model: type[AbstractMessage], *, key: str, provider: str, prefix: str
 ) -> AbstractMessage | None:
     """The one message whose reference starts with ``prefix``; None when none does, or when
     two do (76 random bits make that unlikely, but the provider id then decides)."""
     found = list(
         model._default_manager.annotate(
-            _seen=_seen(key), _pending=_pending(Q(message_ref=prefix))
+            _seen=_seen(key),
+            _pending=_pending(Q(message_ref=prefix, provider=OuterRef("provider"))),
         )
-        .filter(reference__range=reference_range(prefix))
+        .filter(reference__range=reference_range(prefix), provider=provider)
         .order_by()[:2]
     )
     return found[0] if len(found) == 1 else None
@@ -326,7 +333,9 @@ def _by_reference_prefix(
 def _by_provider_id(
     model: type[AbstractMessage], *, key: str, provider: str, provider_message_id: str
 ) -> QuerySet[AbstractMessage]:
-    by_reference = Q(message_ref=_reference_hex(OuterRef("reference")))
+    by_reference = Q(
+        message_ref=_reference_hex(OuterRef("reference")), provider=OuterRef("provider")
+    )
     return (
         model._default_manager.annotate(_seen=_seen(key), _pending=_pending(by_reference))
         .filter(provider=provider, provider_message_id=provider_message_id)
@@ -477,7 +486,10 @@ def match_pending_events(
     """
     unmatched = StatusEvent.objects.filter(message__isnull=True)
     if message is not None:
-        condition = Q(message_ref__in=_reference_prefixes(message.reference))
+        # Only reports received through the provider that sent the message.
+        condition = Q(
+            message_ref__in=_reference_prefixes(message.reference), provider=message.provider
+        )
         if message.provider_message_id:
             condition |= Q(
                 provider=message.provider, provider_message_id=message.provider_message_id
@@ -533,7 +545,10 @@ def _messages_for(
     messages: dict[Any, AbstractMessage] = {}
     grouped: dict[Any, list[StatusEvent]] = {}
     for e in events:
-        found = by_ref.get(e.message_ref) or by_id.get((e.provider, e.provider_message_id))
+        found = by_ref.get(e.message_ref)
+        if found is not None and found.provider != e.provider:
+            found = None  # another provider's report: never applied to this message
+        found = found or by_id.get((e.provider, e.provider_message_id))
         if found is not None:
             messages[found.pk] = found
             grouped.setdefault(found.pk, []).append(e)

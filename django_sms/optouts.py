@@ -1,7 +1,9 @@
 """The opt-out list: who asked not to receive messages, and from which sender.
 
 ``send_sms()`` refuses an opted-out number before anything is stored
-(``django_sms.sending.check_opt_outs``). The list is maintained here from two sources: keyword
+(``django_sms.sending.check_opt_outs``), and a message stored earlier is checked again when
+it is claimed for delivery (``django_sms.delivery``): it ends ``canceled`` instead of being
+sent after its recipient replied STOP. The list is maintained here from two sources: keyword
 replies (``STOP`` / ``START`` received as inbound SMS, see ``django_sms.inbound``) and provider
 reports that a recipient opted out (``StatusUpdate.opted_out``, see ``django_sms.events``).
 
@@ -15,6 +17,7 @@ default because it is the reading of "STOP" that never texts someone who asked u
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 import phonenumbers
@@ -135,3 +138,24 @@ def remove_opt_out(number: str, sender: str) -> int:
         source__in=REMOVABLE_BY_REPLY,
     ).delete()
     return deleted
+
+
+def opted_out(recipients: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Which ``(number, sender)`` pairs may not be sent to, in one query: each blocked pair
+    maps to the scope of its opt-out (``""`` when the number opted out of every sender, else
+    the sender)."""
+    pairs = set(recipients)
+    if not pairs:
+        return {}
+    found = set(
+        OptOut._default_manager.filter(phone_number__in={number for number, _ in pairs})
+        .order_by()
+        .values_list("phone_number", "sender")
+    )
+    blocked: dict[tuple[str, str], str] = {}
+    for number, sender in pairs:
+        if (number, "") in found:
+            blocked[(number, sender)] = ""
+        elif sender and (number, sender) in found:
+            blocked[(number, sender)] = sender
+    return blocked

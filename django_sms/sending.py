@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import IntegrityError
 
 from django_sms import encoding, phone, tasks, wallets
 from django_sms.backends.handler import DEFAULT_SMS_BACKEND_ALIAS, sms_backends
@@ -36,7 +36,8 @@ from django_sms.conf import sms_settings
 from django_sms.delivery import claim, deliver_claimed, sending_event
 from django_sms.exceptions import InvalidMessage, OptedOut
 from django_sms.message import SMS, connect_pipeline
-from django_sms.models import AbstractMessage, EventSource, OptOut, StatusEvent, get_message_model
+from django_sms.models import AbstractMessage, EventSource, StatusEvent, get_message_model
+from django_sms.optouts import opted_out
 from django_sms.status import Status
 from django_sms.transactions import after_commit, atomic_for, in_atomic_block
 from django_sms.transitions import Change, schedule_signals
@@ -98,6 +99,8 @@ class Prepared:
     sms: SMS
     alias: str
     country: str
+    #: The idempotency key as stored: the caller's, scoped to the paying wallet.
+    key: str | None = None
 
 
 def route(country: str, using: str | None) -> str:
@@ -128,24 +131,13 @@ def prepare(sms: SMS, using: str | None) -> Prepared:
     return Prepared(sms, alias, recipient.country)
 
 
-def opt_outs_of(numbers: Iterable[str]) -> QuerySet[OptOut, tuple[str, str]]:
-    """The opt-outs of ``numbers`` as ``(phone_number, sender)`` pairs."""
-    return (
-        OptOut._default_manager.filter(phone_number__in=set(numbers))
-        .order_by()
-        .values_list("phone_number", "sender")
-    )
-
-
 def check_opt_outs(prepared: Sequence[Prepared]) -> None:
     """Refuse numbers on the opt-out list (for every sender, or for this sender)."""
-    blocked = set(opt_outs_of(p.sms.to for p in prepared))
-    if not blocked:
-        return
+    blocked = opted_out((p.sms.to, p.sms.sender or "") for p in prepared)
     for p in prepared:
-        for sender in ("", p.sms.sender or ""):
-            if (p.sms.to, sender) in blocked:
-                raise OptedOut(p.sms.to, sender)
+        recipient = (p.sms.to, p.sms.sender or "")
+        if recipient in blocked:
+            raise OptedOut(p.sms.to, blocked[recipient])
 
 
 # -- 2.-3. idempotency and persistence --------------------------------------------------------
@@ -164,36 +156,48 @@ def send_messages(
     prepared = [prepare(sms, using) for sms in batch]
     check_opt_outs(prepared)
 
-    existing = find_existing(prepared)
-    new: list[Prepared] = []
+    # Keys are scoped to the wallet that pays (two tenants' keys never meet); the REST API
+    # passes its token and keys it already scoped to the token's owner.
+    scope = f"wallet:{wallet.pk}:" if wallet is not None and token is None else ""
     for p in prepared:
-        key = p.sms.idempotency_key
-        if key is None or (key not in existing and all(key != q.sms.idempotency_key for q in new)):
-            new.append(p)
+        if p.sms.idempotency_key:
+            p.key = scope + p.sms.idempotency_key
     model = get_message_model()
     # Sent at once when nothing waits: no task queue, no transaction of the caller's still
     # open (its rows could yet be rolled back). Else after that transaction commits.
     deliver_now = not sms_settings.ASYNC and not in_atomic_block(model)
-    # One message delivered right away is stored already claimed (saving the claim's UPDATE);
-    # a batch is stored queued and claimed chunk by chunk as the thread pool gets to it.
-    claimed = deliver_now and len(new) == 1
-    rows = [build_row(p, wallet, token, resent_from, claimed=claimed) for p in new]
-    if rows:
-        persist(rows, wallet, claimed=claimed)
+    for attempt in (1, 2):
+        existing = find_existing(prepared)
+        new: list[Prepared] = []
+        for p in prepared:
+            if p.key is None or (p.key not in existing and all(p.key != q.key for q in new)):
+                new.append(p)
+        # One message delivered right away is stored already claimed (saving the claim's
+        # UPDATE); a batch is stored queued and claimed chunk by chunk as the pool gets to it.
+        claimed = deliver_now and len(new) == 1
+        rows = [build_row(p, wallet, token, resent_from, claimed=claimed) for p in new]
+        if not rows:
+            break
+        try:
+            persist(rows, wallet, claimed=claimed, keyed=any(p.key for p in new))
+        except IntegrityError:
+            # A concurrent send stored one of these keys between our look and our INSERT
+            # (the unique key decided): nothing of ours was written; look again, once.
+            if attempt == 2 or not any(p.key for p in new):
+                raise
+            continue
         dispatch(rows, claimed=claimed, fail_silently=fail_silently)
+        break
 
     # One result per input, in order; a repeated idempotency key returns the first message.
     stored = {id(p): row for p, row in zip(new, rows, strict=True)}
-    existing.update({p.sms.idempotency_key: stored[id(p)] for p in new if p.sms.idempotency_key})
-    return [
-        existing[p.sms.idempotency_key] if p.sms.idempotency_key else stored[id(p)]
-        for p in prepared
-    ]
+    existing.update({p.key: stored[id(p)] for p in new if p.key})
+    return [existing[p.key] if p.key else stored[id(p)] for p in prepared]
 
 
 def find_existing(prepared: Sequence[Prepared]) -> dict[str | None, AbstractMessage]:
-    """Messages already stored under the batch's idempotency keys (key -> message)."""
-    keys = [p.sms.idempotency_key for p in prepared if p.sms.idempotency_key]
+    """Messages already stored under the batch's (scoped) idempotency keys (key -> message)."""
+    keys = [p.key for p in prepared if p.key]
     if not keys:
         return {}
     manager = get_message_model()._default_manager
@@ -222,7 +226,7 @@ def build_row(
         segments=sms.segments,
         backend_alias=p.alias,
         provider=sms_backends[p.alias].provider_name,
-        idempotency_key=sms.idempotency_key,
+        idempotency_key=p.key,
         metadata=metadata,
         wallet=wallet,
         token=token,
@@ -238,7 +242,7 @@ def build_row(
     return row
 
 
-def persist(rows: list[AbstractMessage], wallet: Any, *, claimed: bool) -> None:
+def persist(rows: list[AbstractMessage], wallet: Any, *, claimed: bool, keyed: bool) -> None:
     """INSERT the rows and their ``queued`` events (and ``sending`` event, when ``claimed``)
     in one transaction; with a wallet, hold their price in it too.
 
@@ -262,11 +266,16 @@ def persist(rows: list[AbstractMessage], wallet: Any, *, claimed: bool) -> None:
             )
         StatusEvent.objects.bulk_create(events, batch_size=500)
 
-    if wallet is not None:
-        wallets.persist_with_hold(wallet, rows, insert)
+    # With idempotency keys a concurrent send may win the unique key: then everything is
+    # rolled back to a savepoint of our own, leaving a caller's transaction usable.
+    if wallet is not None and not keyed:
+        wallets.persist_with_hold(wallet, rows, insert)  # its refusals leave no trace
     else:
-        with atomic_for(rows[0], savepoint=False):
-            insert(rows)
+        with atomic_for(rows[0], savepoint=keyed):
+            if wallet is not None:
+                wallets.persist_with_hold(wallet, rows, insert)
+            else:
+                insert(rows)
     schedule_signals(changes)
 
 

@@ -23,6 +23,13 @@
 4. **Unmatched webhook events.** ``django_sms.events.match_pending_events()`` attaches
    delivery reports that arrived before their message could be matched (and that no later
    report or send answer matched since) to their messages, and applies them.
+5. **Money.** Every final message paid from a wallet is checked against its status and
+   ``REFUND_POLICY`` (``wallets.unsettled``): a hold left on a final message is captured or
+   released, a refundable capture refunded. Settlement is written with the status change
+   that causes it, so this finds nothing unless something went wrong (data from before that
+   rule, an operator's direct edit); what it fixes is counted and logged. And a message left
+   ``unknown`` with its hold for ``UNKNOWN_SETTLE_AFTER`` seconds has the hold captured (the
+   provider may have sent it), with a ``system`` event saying why.
 
 Rows are claimed before anything is done with them (``django_sms.claims``): with ``SELECT
 ... FOR UPDATE SKIP LOCKED`` in short transactions on PostgreSQL, with conditional UPDATEs
@@ -40,6 +47,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from django_sms import wallets
 from django_sms.backends.base import BaseSmsBackend, StatusUpdate
 from django_sms.backends.handler import InvalidSmsBackend, configured_backends, sms_backends
 from django_sms.bulk import deliver_concurrently
@@ -51,6 +59,7 @@ from django_sms.events import match_pending_events, record_polled_status
 from django_sms.exceptions import ProviderError, TransientProviderError
 from django_sms.models import (
     AbstractMessage,
+    ChargeStatus,
     EventSource,
     StatusEvent,
     get_message_model,
@@ -84,6 +93,10 @@ class SweepReport:
     paused: dict[str, float] = field(default_factory=dict)
     #: Webhook events attached to their message by ``match_pending_events()``.
     matched: int = 0
+    #: Final messages whose charge did not match their status, settled now.
+    settled: int = 0
+    #: ``unknown`` messages whose hold was captured after ``UNKNOWN_SETTLE_AFTER``.
+    settled_unknown: int = 0
     #: In a dry run: what would have been done.
     would_redeliver: int = 0
     would_enqueue: int = 0
@@ -105,14 +118,16 @@ class SweepReport:
             f"Done: {self.redelivered} delivered, {self.enqueued} enqueued, "
             f"{self.rescued} marked unknown, {self.polled} polled "
             f"({self.poll_changes} changed, {self.poll_errors} errors{paused}), "
-            f"{self.matched} webhook events matched."
+            f"{self.matched} webhook events matched, {self.settled} charges reconciled, "
+            f"{self.settled_unknown} unknown message(s) captured."
         )
 
     @property
     def did_something(self) -> bool:
         """Whether the run changed, sent, polled or matched anything (or failed to)."""
         return any((self.redelivered, self.enqueued, self.rescued, self.polled,
-                    self.poll_errors, self.paused, self.matched))
+                    self.poll_errors, self.paused, self.matched, self.settled,
+                    self.settled_unknown))
 
 
 class Sweeper:
@@ -149,6 +164,7 @@ class Sweeper:
         self.rescue_stuck(report)
         self.poll(report)
         self.match_pending_events(report)
+        self.settle_money(report)
         # A run that found nothing to do is routine (``--loop`` runs every few seconds).
         if self.log_summary:
             level = logging.INFO if report.dry_run or report.did_something else logging.DEBUG
@@ -348,6 +364,69 @@ class Sweeper:
             return
         report.matched = match_pending_events()
         self.progress(f"Unmatched webhook events: {report.matched} matched.")
+
+
+    # -- 5. money ---------------------------------------------------------------------------------
+
+    def settle_money(self, report: SweepReport) -> None:
+        if self.dry_run:
+            self.progress("Charges: skipped in a dry run.")
+            return
+        model = self.model
+        last_pk: Any = None
+        while True:
+            queryset = wallets.unsettled(model).order_by("pk")
+            if last_pk is not None:
+                queryset = queryset.filter(pk__gt=last_pk)
+            rows = list(queryset[: self.batch_size])
+            if not rows:
+                break
+            last_pk = rows[-1].pk
+            for row in rows:
+                before = row.charge_status
+                with atomic_for(row):
+                    wallets.settle(row, row.status)
+                if row.charge_status != before:
+                    report.settled += 1
+                    logger.warning(
+                        "smssync: message %s was %s but its charge was %r; now %r.",
+                        row.pk, row.status, before, row.charge_status,
+                    )
+        horizon = timezone.now() - timedelta(seconds=float(sms_settings.UNKNOWN_SETTLE_AFTER))
+        stale_unknown = model._default_manager.filter(
+            status=Status.UNKNOWN,
+            charge_status=ChargeStatus.HELD,
+            wallet__isnull=False,
+            updated_at__lte=horizon,
+        ).order_by("pk")
+        while rows := list(stale_unknown[: self.batch_size]):
+            for row in rows:
+                self._capture_unknown(row)
+                report.settled_unknown += 1
+        self.progress(
+            f"Charges: {report.settled} reconciled, {report.settled_unknown} unknown "
+            "message(s) captured."
+        )
+
+    def _capture_unknown(self, row: AbstractMessage) -> None:
+        after = int(float(sms_settings.UNKNOWN_SETTLE_AFTER))
+        event = StatusEvent(
+            status=Status.UNKNOWN,
+            source=EventSource.SYSTEM,
+            backend_alias=row.backend_alias,
+            provider=row.provider,
+            provider_status_text=(
+                f"The outcome stayed unknown for {after} s (UNKNOWN_SETTLE_AFTER): the held "
+                "charge is captured, since the provider may have sent the message. Refund it "
+                "from the admin if the provider did not bill it."
+            ),
+        )
+        with atomic_for(row):
+            captured = wallets.capture_unknown(row)
+            # Touched, so the row leaves the query even if another sweeper captured it.
+            type(row)._default_manager.filter(pk=row.pk).update(updated_at=timezone.now())
+            if captured:
+                apply_status(row, Status.UNKNOWN, event=event)
 
 
 def apply_update(row: AbstractMessage, update: StatusUpdate, backend: BaseSmsBackend) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from django_sms import wallets
 from django_sms.models import AbstractMessage, StatusEvent
 from django_sms.signals import status_changed
 from django_sms.status import Status, can_transition
@@ -69,7 +70,8 @@ def apply_status(
     conditional on the status read earlier, so two concurrent reports cannot both "win":
     the loser re-reads the row and tries again once.
 
-    The UPDATE and the event's INSERT are one transaction on the message's database, and
+    The UPDATE, the event's INSERT and the wallet's settlement (``wallets.settle``: capture,
+    release, refund, a new segment count) are one transaction on the message's database, and
     ``status_changed`` is sent after it commits. With ``batch=True`` the caller stores the
     event and announces the change itself, inside a transaction of its own (the send
     pipeline writes all events of a batch in one INSERT, then signals in order).
@@ -105,6 +107,11 @@ def _apply(
         if model._default_manager.filter(pk=message.pk, status=old).update(**update):
             for name, value in update.items():
                 setattr(message, name, value)
+            recounted = "segments" in update
+            if changes or recounted:
+                # The wallet follows in the same transaction: a capture, release, refund or
+                # new segment count is stored with the change that causes it, or not at all.
+                wallets.settle(message, new if changes else message.status, recounted=recounted)
             return Change(message, old, new, event) if changes else None
         message.refresh_from_db(fields=["status"])
     # Lost the race twice: store the report, leave the status to whoever won.

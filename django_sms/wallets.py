@@ -10,13 +10,19 @@ The life of a message's money:
 
 * **hold** — :func:`persist_with_hold`, called by the send pipeline, debits
   ``price * segments`` in the transaction that stores the message (``charge_status="held"``).
-* **capture** — when the provider takes the message, :func:`settle` marks the hold
-  captured. That costs no query: the money already left the balance. Only if the provider
-  counted a different number of segments is the difference written (an ``adjustment``).
+* **capture** — when the provider takes the message, the hold is captured at the price of
+  the segments the provider counted (:func:`settle`; a plain capture costs no query: the
+  money already left the balance, and the flag rides on the status UPDATE). A different count
+  is charged or given back as an ``adjustment``, also when a later report brings it.
 * **release** — when the message fails before reaching a carrier (rejected, failed,
   canceled), :func:`settle` gives the hold back (a ``release`` entry).
 * **refund** — when a captured message later fails, ``DJANGO_SMS["REFUND_POLICY"]`` decides
-  whether it is refunded (:func:`on_status_changed`, connected to ``status_changed``).
+  whether it is refunded (:func:`settle`).
+
+:func:`settle` runs inside the transaction that stores the status change that causes it
+(``django_sms.transitions``), for sends, webhooks, polling, the sweeper and the admin alike:
+the money moves with the status or not at all. ``manage.py smssync`` reconciles anything
+left unsettled (:func:`unsettled`).
 
 ``charge_status`` is changed by conditional UPDATEs (``WHERE charge_status = 'held'``), so a
 release or refund can never be written twice, whatever order webhooks and workers run in.
@@ -32,7 +38,6 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Sum
-from django.dispatch import receiver
 from django.utils import timezone
 
 from django_sms.conf import sms_settings
@@ -54,8 +59,7 @@ from django_sms.models import (
     get_wallet_model,
 )
 from django_sms.owners import owner_filter
-from django_sms.signals import status_changed
-from django_sms.status import NOT_SENT_STATUSES, Status
+from django_sms.status import FINAL_STATUSES, NOT_SENT_STATUSES, Status
 from django_sms.transactions import atomic_for
 
 __all__ = [
@@ -491,73 +495,125 @@ def _insert_held(
     locked.balance = balance
 
 
-def settle(row: AbstractMessage, new_status: str, segments: int) -> dict[str, Any]:
-    """Settle a held message once the provider answered; return the fields to store with it.
+def capture_fields(row: AbstractMessage, new_status: str, segments: int) -> dict[str, Any]:
+    """The charge columns to store with ``new_status``'s UPDATE when settling costs no query.
 
-    Called by the pipeline before it records ``new_status``. A capture at the held segment
-    count returns ``{"charge_status": "captured"}`` and costs no query. A capture at another
-    count writes an ``adjustment`` (the provider's count is what is charged; an extra cost
-    the balance cannot cover is charged as far as it goes, and logged). A message that never
-    reached a carrier (``NOT_SENT_STATUSES``, including a ``failed`` after its last retry)
-    gets its hold released. Anything else (a retry is due, the outcome is unknown) keeps the
-    hold.
+    The send pipeline merges them into the answer's UPDATE: a held message captured at the
+    price it was held at is just ``charge_status = "captured"``. Everything else (a release, a
+    capture at another segment count, a refund) is done by :func:`settle` in the transaction
+    that stores the status.
     """
-    if row.charge_status != ChargeStatus.HELD:
-        return {}
-    if new_status in CAPTURE_STATUSES:
-        if segments == row.segments:
-            return {"charge_status": ChargeStatus.CAPTURED}
-        return _capture_adjusted(row, segments)
-    if new_status in NOT_SENT_STATUSES:
-        entry = _give_back(
-            row,
-            ChargeStatus.HELD,
-            ChargeStatus.RELEASED,
-            LedgerEntry.Kind.RELEASE,
-            f"not sent ({new_status})",
-            None,
-        )
-        return {"charge_status": ChargeStatus.RELEASED} if entry is not None else {}
+    if (
+        row.charge_status == ChargeStatus.HELD
+        and new_status in CAPTURE_STATUSES
+        and segments == row.segments
+    ):
+        return {"charge_status": ChargeStatus.CAPTURED}
     return {}
 
 
-def _capture_adjusted(row: AbstractMessage, segments: int) -> dict[str, Any]:
-    held = row.price or Decimal(0)
-    wanted = price_for(row.country, segments, row.price_currency)
-    with atomic_for(row):
-        locked = _lock(row.wallet_id)
-        difference = wanted - held
-        if difference > locked.balance:
-            logger.warning(
-                "Message %s: the provider counted %s segments (%s held); wallet %s can only "
-                "cover %s of the extra %s %s.",
-                row.pk,
-                segments,
-                row.segments,
-                locked.pk,
-                locked.balance,
-                difference,
-                locked.currency,
+def settle(
+    message: AbstractMessage, new_status: str, *, recounted: bool = False
+) -> list[LedgerEntry]:
+    """Bring ``message``'s charge in line with its status; return the ledger entries written.
+
+    Called inside the transaction that stores the status change (``transitions.apply_status``),
+    so the money moves with the status or not at all: a crash or a database error in between
+    rolls both back, and the provider's retry of the report settles it. Also called by
+    ``manage.py smssync`` to reconcile messages left unsettled (:func:`unsettled`).
+
+    * ``held`` and the provider took the message (``CAPTURE_STATUSES``): captured;
+    * ``recounted``: the provider reported another segment count than the one charged so far
+      (with this change or in a later report): the price is brought to that count
+      (:func:`reprice`);
+    * ``held`` and it never reached a carrier (``NOT_SENT_STATUSES``): released;
+    * ``captured`` and a final status that ``REFUND_POLICY`` refunds: refunded.
+
+    Every change of ``charge_status`` is a conditional UPDATE, so nothing is settled twice.
+    """
+    if getattr(message, "wallet_id", None) is None or not message.charge_status:
+        return []
+    entries: list[LedgerEntry] = []
+    if message.charge_status == ChargeStatus.HELD:
+        if new_status in NOT_SENT_STATUSES:
+            entry = _give_back(
+                message,
+                ChargeStatus.HELD,
+                ChargeStatus.RELEASED,
+                LedgerEntry.Kind.RELEASE,
+                f"not sent ({new_status})",
+                None,
             )
-            difference = locked.balance
-        price = held + difference
-        won = (
-            type(row)
-            ._default_manager.filter(pk=row.pk, charge_status=ChargeStatus.HELD)
-            .update(charge_status=ChargeStatus.CAPTURED, price=price)
+            return [entry] if entry is not None else []
+        if new_status not in CAPTURE_STATUSES:
+            return []  # a retry is due, or the outcome is unknown: the hold stays
+        entries += _capture(message)
+    if recounted and message.charge_status == ChargeStatus.CAPTURED:
+        entries += reprice(message)
+    if message.charge_status == ChargeStatus.CAPTURED and new_status in refund_statuses():
+        entry = _give_back(
+            message,
+            ChargeStatus.CAPTURED,
+            ChargeStatus.REFUNDED,
+            LedgerEntry.Kind.REFUND,
+            f"{new_status} after it was sent (REFUND_POLICY={sms_settings.REFUND_POLICY!r})",
+            None,
         )
-        if not won:
-            return {}
-        if difference:
-            _move(
-                locked,
-                LedgerEntry.Kind.ADJUSTMENT,
-                -difference,
-                message=row,
-                reason=f"captured at {segments} segment(s); {row.segments} were held",
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _capture(message: AbstractMessage) -> list[LedgerEntry]:
+    """held → captured: one conditional UPDATE; the money already left the balance."""
+    won = (
+        type(message)
+        ._default_manager.filter(pk=message.pk, charge_status=ChargeStatus.HELD)
+        .update(charge_status=ChargeStatus.CAPTURED)
+    )
+    if won:
+        message.charge_status = ChargeStatus.CAPTURED
+    return []
+
+
+def reprice(message: AbstractMessage) -> list[LedgerEntry]:
+    """Charge a captured message the price of the segments the provider counted.
+
+    A provider reports its count with the answer or in a later delivery report (Vonage's
+    ``usage``, Mailjet's ``SmsCount``...); that count is what is charged. A higher price takes
+    the difference from the wallet as an ``adjustment`` — at most the balance: a wallet never
+    goes below zero, and the entry records the shortfall; a lower price gives the difference
+    back. ``message.price`` is what was actually charged. Inside the caller's transaction; the
+    message row is updated before the wallet is locked (the order every settlement uses).
+    """
+    if message.charge_status != ChargeStatus.CAPTURED or message.price is None:
+        return []
+    wanted = price_for(message.country, message.segments, message.price_currency)
+    difference = wanted - message.price
+    if not difference:
+        return []
+    manager = type(message)._default_manager
+    with atomic_for(message):
+        locked_row = manager.select_for_update().filter(pk=message.pk).values("price").first()
+        if locked_row is None or locked_row["price"] != message.price:
+            return []  # repriced meanwhile by someone else
+        locked = _lock(message.wallet_id)
+        charged = min(difference, locked.balance) if difference > 0 else difference
+        reason = f"charged for {message.segments} segment(s) as counted by the provider"
+        if charged != difference:
+            reason += (
+                f"; the wallet could cover {format_amount(charged)} of "
+                f"{format_amount(difference)} {locked.currency} (shortfall "
+                f"{format_amount(difference - charged)})"
             )
-    row.charge_status, row.price = ChargeStatus.CAPTURED, price
-    return {"charge_status": ChargeStatus.CAPTURED, "price": price}
+            logger.warning("Message %s: %s.", message.pk, reason)
+        price = message.price + charged
+        manager.filter(pk=message.pk).update(price=price)
+        message.price = price
+        if not charged:
+            return []
+        return [_move(locked, LedgerEntry.Kind.ADJUSTMENT, -charged, message=message,
+                      reason=reason)]
 
 
 def _give_back(
@@ -568,10 +624,13 @@ def _give_back(
     reason: str,
     created_by: Any,
 ) -> LedgerEntry | None:
-    """Credit the message's price back, if its charge is still ``from_status``."""
+    """Credit the message's price back, if its charge is still ``from_status``.
+
+    The message row is updated (and so locked) before the wallet: every settlement takes the
+    two locks in that order, as the status change that causes it does.
+    """
     amount = message.price or Decimal(0)
     with atomic_for(message):
-        locked = _lock(message.wallet_id)
         won = (
             type(message)
             ._default_manager.filter(pk=message.pk, charge_status=from_status)
@@ -579,54 +638,30 @@ def _give_back(
         )
         if not won:
             return None
+        locked = _lock(message.wallet_id)
         entry = _move(locked, kind, amount, message=message, reason=reason, created_by=created_by)
     message.charge_status = to_status
     return entry
 
 
-@receiver(status_changed, dispatch_uid="django_sms.wallets.on_status_changed")
-def on_status_changed(
-    sender: Any, message: AbstractMessage, old: str, new: str, **kwargs: Any
-) -> None:
-    """Settle wallet charges on status changes reported after the send (webhooks, polls,
-    the sweeper, the admin), and refund captured charges per ``REFUND_POLICY``.
+def capture_unknown(message: AbstractMessage) -> bool:
+    """Capture the hold of a message whose outcome stayed ``unknown`` (the sweeper's policy
+    after ``UNKNOWN_SETTLE_AFTER``): the provider may well have sent it, and providers bill
+    what they accepted. Returns whether it was captured; an operator can still
+    :func:`refund` it."""
+    if message.charge_status != ChargeStatus.HELD:
+        return False
+    with atomic_for(message):
+        _capture(message)
+    return message.charge_status == ChargeStatus.CAPTURED
 
-    Costs no query unless money moves: the decision is made on the message as it was just
-    stored, and the conditional UPDATEs make a repeated report a no-op.
-    """
-    if getattr(message, "wallet_id", None) is None or not message.charge_status:
-        return
-    if message.charge_status == ChargeStatus.HELD:
-        if new in CAPTURE_STATUSES:
-            won = (
-                type(message)
-                ._default_manager.filter(pk=message.pk, charge_status=ChargeStatus.HELD)
-                .update(charge_status=ChargeStatus.CAPTURED)
-            )
-            if not won:
-                return
-            message.charge_status = ChargeStatus.CAPTURED
-        elif new in NOT_SENT_STATUSES:
-            _give_back(
-                message,
-                ChargeStatus.HELD,
-                ChargeStatus.RELEASED,
-                LedgerEntry.Kind.RELEASE,
-                f"not sent ({new})",
-                None,
-            )
-            return
-        else:
-            return
-    if message.charge_status == ChargeStatus.CAPTURED and new in refund_statuses():
-        _give_back(
-            message,
-            ChargeStatus.CAPTURED,
-            ChargeStatus.REFUNDED,
-            LedgerEntry.Kind.REFUND,
-            f"{new} after it was sent (REFUND_POLICY={sms_settings.REFUND_POLICY!r})",
-            None,
-        )
+
+def unsettled(model: type[AbstractMessage]) -> Any:
+    """Final messages whose charge does not match their status and the refund policy: held
+    although final, or captured although the policy refunds their status."""
+    final_held = models.Q(charge_status=ChargeStatus.HELD, status__in=FINAL_STATUSES)
+    refundable = models.Q(charge_status=ChargeStatus.CAPTURED, status__in=refund_statuses())
+    return model._default_manager.filter(final_held | refundable, wallet__isnull=False)
 
 
 # -- internals ---------------------------------------------------------------------------------

@@ -12,6 +12,10 @@ import os
 from tests.settings import *  # noqa: F403
 from tests.settings import DATABASES, DJANGO_SMS
 
+if os.environ.get("SMS_WORKER_SWAPPED_MODELS"):
+    # The test runs with --ds=tests.settings_swapped: the worker uses the same models.
+    from tests.settings_swapped import *  # noqa: F403
+
 if os.environ.get("SMS_WORKER_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["SMS_WORKER_DB_NAME"]
 # What docs/background.rst recommends for workers: keep connections between tasks.

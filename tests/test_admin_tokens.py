@@ -9,14 +9,17 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from django_sms.models import APIToken
+from django_sms.models import get_token_model
 from tests.test_admin_messages import page_text
 
 tokens = pytest.importorskip("django_sms.tokens", reason="django_sms.tokens is not merged yet")
 
 pytestmark = pytest.mark.django_db
 
-TOKENS = "/admin/django_sms/apitoken/"
+# The active model and its admin pages: swapped.CustomToken in the swapped run (registered by
+# tests/swapped/admin.py, as a project that swaps the model does).
+APIToken = get_token_model()
+TOKENS = f"/admin/{APIToken._meta.app_label}/{APIToken._meta.model_name}/"
 
 
 @pytest.fixture

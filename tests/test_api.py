@@ -13,9 +13,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 import django_sms
-from django_sms.models import APIToken, OptOut, get_message_model
+from django_sms.models import OptOut, get_message_model, get_token_model
 from django_sms.tokens import create_token, revoke
 from django_sms.wallets import deposit, get_or_create_wallet, ledger_balance, verify
+
+APIToken = get_token_model()  # swapped.CustomToken in the swapped run
 
 pytestmark = pytest.mark.django_db
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -318,23 +319,31 @@ def apply_worker_settings(settings, module: str) -> None:
     settings.DJANGO_SMS = worker.DJANGO_SMS
     if hasattr(worker, "RQ_QUEUES"):
         settings.RQ_QUEUES = worker.RQ_QUEUES
+    for name in dir(worker):
+        if name.startswith("CELERY_"):
+            setattr(settings, name, getattr(worker, name))
 
 
 @pytest.fixture
 def start_worker(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start ``manage.py <command>`` processes on the test database; stop them afterwards."""
+    """Start ``manage.py <command>`` processes (or ``python -m <module> ...``) on the test
+    database; stop them afterwards."""
     started: list[subprocess.Popen] = []
 
-    def start(settings_module: str, *command: str) -> subprocess.Popen:
+    swapped = getattr(django_settings, "DJANGO_SMS_MESSAGE_MODEL", "")
+
+    def start(settings_module: str, *command: str, module: str = "django") -> subprocess.Popen:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": settings_module,
             "SMS_WORKER_DB_NAME": connection.settings_dict["NAME"],
             "SMS_WORKER_STATE_DIR": str(tmp_path),
             "PYTHONPATH": str(ROOT),
+            # The swapped run's models (tests/settings_swapped.py), in the worker too.
+            "SMS_WORKER_SWAPPED_MODELS": swapped and "1",
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "django", *command],
+            [sys.executable, "-m", module, *command],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -503,3 +512,56 @@ def test_rq_worker_delivers_and_retries(settings, start_worker, tmp_path, redis_
     )
     stop(worker)
     check_all_delivered_once(messages, tmp_path, failing)
+
+
+@pytest.fixture
+def celery_redis_db():
+    """The Redis database of the Celery test (broker and results), flushed before and after."""
+    redis = pytest.importorskip("redis")
+    pytest.importorskip("django_tasks_celery", reason="django-tasks-celery needs Django 6.0+")
+    url = os.environ.get("SMS_TEST_CELERY_REDIS_URL", "redis://127.0.0.1:6379/13")
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip(f"no Redis at {url}")
+    client.flushdb()  # only the dedicated test database
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.mark.slow
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_celery_worker_delivers_and_retries(settings, start_worker, tmp_path, celery_redis_db):
+    apply_worker_settings(settings, "tests.settings_celery")
+    failing = {0, 3}
+    one = send_sms("hello", to="+33612345699")  # one message: one deliver task
+    messages = send_mass_sms(  # several: a deliver_batch task, retries as deferred tasks
+        [
+            django_sms.SMS(
+                "hello", f"+336123456{i:02d}", metadata={"fail_times": int(i in failing)}
+            )
+            for i in range(6)
+        ]
+    )
+    assert {m.status for m in [one, *messages]} == {"queued"}
+    worker = start_worker(
+        "tests.settings_celery",
+        "-A", "tests.celery_app", "worker", "-Q", "sms", "--pool", "solo",
+        "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+        module="celery",
+    )  # fmt: skip
+    model = get_message_model()
+    everything = [one.pk, *[m.pk for m in messages]]
+    wait_for(
+        lambda: (
+            model.objects.filter(pk__in=everything, status="delivered").count() == len(everything)
+        ),
+        worker,
+    )
+    output = stop(worker)
+    check_all_delivered_once(messages, tmp_path, failing)
+    assert calls_by_message(tmp_path)[str(one.reference)] == ["default sent"]
+    assert "django_sms.tasks.deliver_batch" in output and "succeeded" in output

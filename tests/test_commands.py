@@ -175,5 +175,6 @@ def test_the_sweeper_task_logs_a_sentence(due_retry, caplog):
     summaries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("smssync:")]
     assert summaries == [
         "smssync: Done: 1 delivered, 0 enqueued, 0 marked unknown, 0 polled "
-        "(0 changed, 0 errors), 0 webhook events matched."
+        "(0 changed, 0 errors), 0 webhook events matched, 0 charges reconciled, "
+        "0 unknown message(s) captured."
     ]

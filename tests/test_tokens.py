@@ -11,8 +11,10 @@ from django.utils import timezone
 
 from django_sms import tokens
 from django_sms.exceptions import ConfigurationError, InvalidToken
-from django_sms.models import APIToken
+from django_sms.models import get_token_model
 from django_sms.tokens import authenticate, create_token, find_token, revoke
+
+APIToken = get_token_model()  # swapped.CustomToken in the swapped run
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from django_sms.exceptions import InvalidAmount, InvalidDeposit, WalletError
-from django_sms.models import LedgerEntry, Wallet
+from django_sms.models import LedgerEntry, get_wallet_model
 from django_sms.wallets import adjust, deposit, get_or_create_wallet, max_amount, to_amount
+
+Wallet = get_wallet_model()  # swapped.CustomWallet in the swapped run
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +195,7 @@ def test_the_admin_deposit_form_names_the_limit(admin_client, wallet):
     """The form's DecimalField accepts 9999999999 (14 digits); the balance it would make
     does not fit: the operator reads why, nothing is written (a DataError on PostgreSQL
     before)."""
-    url = f"/admin/django_sms/wallet/{wallet.pk}/deposit/"
+    url = f"/admin/{Wallet._meta.app_label}/{Wallet._meta.model_name}/{wallet.pk}/deposit/"
     response = admin_client.post(url, {"amount": "9999999999", "reason": "typo"})
     assert response.status_code == 200
     [error] = response.context["form"].errors["amount"]

@@ -11,8 +11,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from django_sms.models import APIToken, LedgerEntry, Wallet
+from django_sms.models import LedgerEntry, get_token_model, get_wallet_model
 from django_sms.tokens import authenticate
+
+# The active models: swapped.CustomToken / CustomWallet in the swapped run.
+APIToken = get_token_model()
+Wallet = get_wallet_model()
 
 pytestmark = pytest.mark.django_db
 

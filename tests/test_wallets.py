@@ -32,9 +32,9 @@ from django_sms.wallets import (
     deposit,
     get_or_create_wallet,
     ledger_balance,
-    on_status_changed,
     price_for,
     refund,
+    settle,
     verify,
 )
 
@@ -396,7 +396,7 @@ def test_an_extra_cost_is_charged_as_far_as_the_balance_goes(owner, settings, ca
     assert (message.price, message.charge_status) == (Decimal("0.05"), "captured")
     assert_ledger_matches(w)
     assert w.balance == Decimal("0")
-    assert "can only cover 0" in caplog.text
+    assert "could cover 0.00 of 0.10 EUR (shortfall 0.10)" in caplog.text
 
 
 def test_transient_failures_keep_the_hold_until_the_last_attempt(wallet, settings):
@@ -478,7 +478,7 @@ def test_a_repeated_report_refunds_once(wallet, settings, status_signals):
     later_report(message, "failed")
     stale = get_message_model().objects.get(pk=message.pk)
     stale.charge_status = "captured"  # a copy read before the refund
-    on_status_changed(sender=type(stale), message=stale, old="accepted", new="failed")
+    settle(stale, "failed")
     assert [k for k, *_ in entries(wallet)].count("refund") == 1
     assert_ledger_matches(wallet)
 

@@ -43,6 +43,18 @@ def status_badge(status: str) -> SafeString:
     )
 
 
+def own_fields(model: type[models.Model], base: type[models.Model]) -> tuple[str, ...]:
+    """The editable fields a project's swapped-in ``model`` adds to the app's abstract
+    ``base``: the wallet and token admins list their fields by name, so these are added to
+    their forms (empty for the app's own models)."""
+    declared = {f.name for f in base._meta.fields}
+    return tuple(
+        f.name
+        for f in model._meta.concrete_fields
+        if f.editable and not f.primary_key and f.name not in declared
+    )
+
+
 def admin_url(
     model: type[models.Model] | models.Model,
     view: str,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from django_sms.admin.changelist import SafeChangeListMixin
-from django_sms.admin.common import CHANGE_FORM_TOO, admin_change_url, admin_url
+from django_sms.admin.common import CHANGE_FORM_TOO, admin_change_url, admin_url, own_fields
 from django_sms.admin.owners import OwnerFormMixin, owner_label
 from django_sms.models import AbstractAPIToken
 
@@ -62,8 +62,10 @@ class APITokenAdmin(SafeChangeListMixin, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("owner")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A swapped-in model's own fields are editable on both forms.
+        own = own_fields(self.model, AbstractAPIToken)
         if obj is None:
-            return ("owner_type", "owner_id", "name", "expires_at")
+            return ("owner_type", "owner_id", "name", "expires_at", *own)
         return (
             "prefix",
             "name",
@@ -73,6 +75,7 @@ class APITokenAdmin(SafeChangeListMixin, admin.ModelAdmin):
             "expires_at",
             "last_used_at",
             "revoked_at",
+            *own,
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -105,6 +108,11 @@ class APITokenAdmin(SafeChangeListMixin, admin.ModelAdmin):
             expires_at=form.cleaned_data["expires_at"],
             created_by=request.user,
         )
+        own = own_fields(self.model, AbstractAPIToken)
+        if own:
+            for name in own:  # as the form set them on ``obj`` (defaults kept when left out)
+                setattr(token, name, getattr(obj, name))
+            token.save(update_fields=own)
         # The admin goes on with ``obj`` (log entry, redirect): make it the stored token.
         obj.pk = token.pk
         obj._state.adding = False

@@ -29,6 +29,7 @@ from django_sms.admin.common import (
     admin_link,
     admin_url,
     link,
+    own_fields,
 )
 from django_sms.admin.owners import OwnerFormMixin, owner_label
 from django_sms.conf import sms_settings
@@ -124,8 +125,10 @@ class WalletAdmin(SafeChangeListMixin, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("owner")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A swapped-in model's own fields are the only ones an operator edits.
+        own = own_fields(self.model, AbstractWallet)
         if obj is None:
-            return ("owner_type", "owner_id", "currency")
+            return ("owner_type", "owner_id", "currency", *own)
         return (
             "owner_display",
             "currency",
@@ -135,6 +138,7 @@ class WalletAdmin(SafeChangeListMixin, admin.ModelAdmin):
             "first_deposit_at",
             "activates_at",
             "verified_at",
+            *own,
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -160,11 +164,20 @@ class WalletAdmin(SafeChangeListMixin, admin.ModelAdmin):
         return wallet_state(obj)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Only a swapped-in model's own fields are saved from a form: the balance and the
+        # activation change through django_sms.wallets, under the wallet's row lock.
+        own = own_fields(self.model, AbstractWallet)
         if change:
-            return  # nothing on a wallet is edited in a form
+            if own:
+                obj.save(update_fields=own)
+            return
         from django_sms.wallets import get_or_create_wallet
 
         wallet = get_or_create_wallet(form.cleaned_data["owner"], form.cleaned_data["currency"])
+        if own:
+            for name in own:  # as the form set them on ``obj`` (defaults kept when left out)
+                setattr(wallet, name, getattr(obj, name))
+            wallet.save(update_fields=own)
         obj.pk = wallet.pk
         obj._state.adding = False
         obj.refresh_from_db()
@@ -191,9 +204,9 @@ class WalletAdmin(SafeChangeListMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
-            # Every field is read-only: there is nothing to save.
-            "show_save": False,
-            "show_save_and_continue": False,
+            # Every field is read-only (except a swapped-in model's own): nothing to save.
+            "show_save": bool(own_fields(self.model, AbstractWallet)),
+            "show_save_and_continue": bool(own_fields(self.model, AbstractWallet)),
             "show_save_and_add_another": False,
             "ledger_changelist_url": admin_url(LedgerEntry, "changelist", site=self.admin_site),
         }

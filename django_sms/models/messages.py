@@ -106,8 +106,11 @@ class AbstractMessage(models.Model):
         _("idempotency key"), max_length=255, null=True, blank=True, unique=True
     )
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    # The active message model rather than "self": when the default Message is swapped out,
+    # its field then matches the shipped migration (which names the active model too), so a
+    # project's makemigrations finds nothing to change in django_sms.
     resent_from = models.ForeignKey(
-        "self",
+        message_model_label(),
         verbose_name=_("resent from"),
         on_delete=models.SET_NULL,
         null=True,

@@ -14,7 +14,7 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, user postgres)::
 The database (``sms_bench_admin`` by default) is dropped at the end unless ``--keep``.
 A run that reaches 1,000,000 rows writes its table into its own section of
 ``docs/benchmarks.md`` (``--output`` to write elsewhere, ``--output ""`` not at all); the rest
-of that file belongs to ``manage.py smsbench``. Not part of the test suite.
+of that file belongs to ``python -m benchmarks``. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def main() -> None:
         if output is None and sizes[-1] >= DOCUMENTED_SIZE:
             output = str(ROOT / "docs" / "benchmarks.md")
         if output:
-            from django_sms.benchmarks.report import replace_admin_section
+            from benchmarks.report import replace_admin_section
 
             replace_admin_section(Path(output), report(results, sizes, args.runs, changed))
             print(f"\nWritten to {output}")

@@ -14,6 +14,12 @@ class DjangoSmsConfig(AppConfig):
         # that SMS.send() runs (django_sms.sending connects it).
         from django_sms import checks, conf, sending, wallets  # noqa: F401
         from django_sms.api.schema import HAS_SPECTACULAR
+        from django_sms.verification import checks as verification_checks  # noqa: F401
+        from django_sms.verification import redaction
+
+        # Phone verification: the code goes into the provider request only, never the
+        # stored text, the logs or the stored provider answers.
+        redaction.connect()
 
         if HAS_SPECTACULAR:
             # Defines (so registers) the drf-spectacular extension of the API's

@@ -59,6 +59,8 @@ DEFAULTS: dict[str, Any] = {
     "API_THROTTLE_RATE": "20/second",  # per token; None disables
     "API_DAILY_LIMIT": None,  # segments per owner per day (Mailjet: 200); None = unlimited
     "TOKEN_PREFIX": "smsk",
+    # --- phone verification (django_sms.verification.conf holds the defaults) -----------
+    "VERIFICATION": {},
 }
 
 

@@ -255,3 +255,24 @@ class WebhookAuthenticationError(WebhookError, SuspiciousOperation):
 
 class WebhookPayloadError(WebhookError, ValueError):
     """The callback's body could not be understood (HTTP 400)."""
+
+
+class VerificationError(SMSError):
+    """Base class of phone-verification errors (``django_sms.verification``)."""
+
+
+class VerificationRateLimited(VerificationError):
+    """A start refused by a sending limit; nothing was stored or sent.
+
+    ``scope`` names the limit (``"cooldown"``, ``"number"``, ``"ip"``, ``"country"``,
+    ``"prefix"`` or ``"failures"``) and ``retry_after`` is the number of seconds after which
+    the same start would be accepted.
+    """
+
+    def __init__(self, scope: str, retry_after: int) -> None:
+        self.scope = scope
+        self.retry_after = retry_after
+        super().__init__(
+            f"Verification refused by the {scope!r} limit of DJANGO_SMS['VERIFICATION']; "
+            f"retry in {retry_after} s."
+        )

@@ -91,7 +91,12 @@ PHONENUMBER_DEFAULT_REGION = "FR"
 SMS_BACKENDS: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django_sms.backends.console.SmsBackend"},
 }
-DJANGO_SMS: dict[str, Any] = {"DEFAULT_SENDER": "DemoShop"}
+DJANGO_SMS: dict[str, Any] = {
+    "DEFAULT_SENDER": "DemoShop",
+    # Codes read "123456 is your DemoShop code. ..." and end with the autofill line
+    # "@<the page's host> #123456" (docs/verification.rst).
+    "VERIFICATION": {"BRAND": "DemoShop"},
+}
 
 
 #: The secret in the OVH alias's status webhook URL (OVH does not sign its callbacks):

@@ -22,9 +22,6 @@ from tests.backends import FlakyBackend
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "commands.rst"
 
-#: Commands on their way out of the package: smsbench moves to benchmarks/ (another branch
-#: removes it and its documentation). Drop the entry once that is merged.
-LEAVING_THE_PACKAGE = {"smsbench"}
 #: Options whose documentation another branch writes. Drop the entry once that is merged.
 DOCUMENTED_ELSEWHERE = {("smssandbox", "--deliver-after")}
 
@@ -101,7 +98,7 @@ def test_sendtestsms_help_shows_the_default_text(capsys):
     assert "Test message from" in text
 
 
-@pytest.mark.parametrize("name", [n for n in SHIPPED if n not in LEAVING_THE_PACKAGE])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_docs_list_every_command_with_every_option(name):
     entry = docs_entry(name)
     for path, action in command_arguments(name):

@@ -23,13 +23,17 @@ from django.utils.html import escape
 
 import django_sms
 from django_sms.backends.handler import sms_backends
-from django_sms.models import get_message_model
+from django_sms.models import Verification, get_message_model
+from django_sms.signals import pre_send
 from django_sms.sweeper import sweep
+from django_sms.testing import last_verification_code
+from example_project import settings as example_settings
+from example_project.demo import phone
 
 pytestmark = pytest.mark.django_db
 
-CODE_TEXT = re.compile(r"Your DemoShop code is (\d{6})")
 ROOT = Path(__file__).resolve().parent.parent
+TO = "+33612345678"
 
 
 @pytest.fixture(autouse=True)
@@ -38,75 +42,101 @@ def demo_project(settings):
     (locmem backend, so every message lands in django_sms.outbox)."""
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "example_project.demo"]
     settings.ROOT_URLCONF = "example_project.urls"
+    settings.DJANGO_SMS = {**settings.DJANGO_SMS,
+                           "VERIFICATION": example_settings.DJANGO_SMS["VERIFICATION"]}
+    phone.clear()
+    # The demo app's ready() connects this receiver; with the app added by the settings
+    # fixture here, connect it the same way (dispatch_uid: at most once).
+    pre_send.connect(phone.receive, dispatch_uid="demo.phone.receive")
 
 
-def test_the_page_offers_the_form(client):
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def test_the_page_offers_the_form_without_a_fixed_line_example_or_setting_names(client):
     response = client.get("/")
 
+    html = response.content.decode()
     assert response.status_code == 200
-    assert b'name="phone"' in response.content
-    assert b"Send code" in response.content
-    assert get_message_model().objects.count() == 0
+    assert 'name="phone"' in html and "Send code" in html
+    assert 'placeholder="06 12 34 56 78"' in html
+    assert "01 23" not in html and "DJANGO_SMS" not in html
+    assert Verification.objects.count() == 0
 
 
-def test_posting_a_number_sends_a_code_and_shows_the_stored_message(client):
+def test_send_a_code_type_it_and_see_verified(client):
     response = client.post("/", {"phone": "06 12 34 56 78"})
 
-    message = get_message_model().objects.get()
+    verification = Verification.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("demo:message", args=[message.pk])
-    assert message.to == "+33612345678"  # national number read in region FR
-    assert CODE_TEXT.fullmatch(message.text)
-    assert [(sms.to, sms.text) for sms in django_sms.outbox] == [(message.to, message.text)]
+    assert response["Location"] == reverse("demo:verification", args=[verification.pk])
+    assert (verification.phone, verification.purpose) == (TO, "demo")
+    code = last_verification_code(TO)
+    message = get_message_model().objects.get()
+    assert message.text.startswith("****** is your DemoShop code.")  # BRAND of the tests below
 
-    page = client.get(response["Location"])
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert f"Message #{message.pk}" in html
-    assert message.text in html
-    assert message.to in html
-    assert message.get_status_display() in html
-    assert message.provider_message_id in html
+    page = client.get(response["Location"]).content.decode()
+    assert f"Message #{message.pk}" in page
+    assert escape(message.text) in page  # what was stored: masked
+    assert code in page  # on the simulated phone only
+    assert page.count(code) == 2  # the text and its autofill line, in the phone's card
+    assert 'autocomplete="one-time-code"' in page
     for event in message.events.all():
-        assert event.get_status_display() in html
+        assert event.get_status_display() in page
+
+    done = client.post(response["Location"], {"code": code}).content.decode()
+    assert f"{TO} is verified." in done
+    assert Verification.objects.get().status == "approved"
 
 
-def test_every_post_sends_a_fresh_code(client):
-    client.post("/", {"phone": "+33612345678"})
-    client.post("/", {"phone": "+33612345678"})
-
-    texts = [sms.text for sms in django_sms.outbox]
-    assert len(texts) == 2
-    assert all(CODE_TEXT.fullmatch(text) for text in texts)
-    assert get_message_model().objects.count() == 2
-
-
-def test_an_invalid_number_is_refused_by_the_form(client):
-    response = client.post("/", {"phone": "12"})
-
-    assert response.status_code == 200
-    assert b"Enter a valid phone number" in response.content
-    assert get_message_model().objects.count() == 0
-    assert django_sms.outbox == []
+def test_five_wrong_codes_show_the_lock_out(client):
+    url = client.post("/", {"phone": TO})["Location"]
+    code = last_verification_code(TO)
+    for left in (4, 3, 2, 1):
+        page = client.post(url, {"code": wrong(code)}).content.decode()
+        assert "This code is not correct." in page
+        assert f"{left} attempt{'s' if left > 1 else ''} left." in page
+    page = client.post(url, {"code": wrong(code)}).content.decode()
+    assert "Locked: too many wrong codes." in page
+    assert 'name="code"' not in page  # no field left to type into
+    page = client.post(url, {"code": code}).content.decode()  # even the right one, posted
+    assert "Locked: too many wrong codes." in page and "is verified" not in page
 
 
-def test_a_refusal_from_send_sms_is_shown_in_the_form(client, settings):
-    # A valid number that the app itself refuses: send_sms() raises an SMSError.
-    settings.DJANGO_SMS = {**settings.DJANGO_SMS, "DENIED_COUNTRIES": ["FR"]}
-
-    response = client.post("/", {"phone": "+33612345678"})
-
-    assert response.status_code == 200
-    errors = response.context["form"].non_field_errors()
-    assert len(errors) == 1
-    assert "+33612345678" in errors[0]
-    assert escape(errors[0]) in response.content.decode()
-    assert get_message_model().objects.count() == 0
-    assert django_sms.outbox == []
+def test_an_invalid_or_fixed_line_number_is_refused_in_words_for_end_users(client):
+    for number, said in [
+        ("12", "This phone number is too short."),
+        ("01 23 45 67 89", "This number cannot receive text messages: enter a mobile number."),
+    ]:
+        html = client.post("/", {"phone": number}).content.decode()
+        assert escape(said) in html
+        assert "DJANGO_SMS" not in html and "REQUIRE_MOBILE" not in html
+    assert Verification.objects.count() == 0 and django_sms.outbox == []
 
 
-def test_an_unknown_message_is_not_found(client):
-    assert client.get(reverse("demo:message", args=[999999])).status_code == 404
+def test_a_denied_country_and_the_cooldown_are_explained_without_settings(client, settings):
+    settings.DJANGO_SMS = {**settings.DJANGO_SMS, "DENIED_COUNTRIES": ["DE"]}
+    html = client.post("/", {"phone": "+4915112345678"}).content.decode()
+    assert "Text messages cannot be sent to this country." in html
+    client.post("/", {"phone": TO})
+    again = client.post("/", {"phone": TO}).content.decode()
+    assert "seconds before asking for another code." in again
+    assert "DJANGO_SMS" not in html + again
+
+
+def test_times_use_one_format_and_the_provider_status_shows_once(client):
+    url = client.post("/", {"phone": TO})["Location"]
+    message = get_message_model().objects.get()
+    message.events.update(provider_status="submitted", provider_status_text="submitted")
+    html = client.get(url).content.decode()
+    assert "submitted submitted" not in html and "(submitted)" not in html
+    assert "a.m." not in html and "p.m." not in html
+    assert re.search(r"<dd>\d\d:\d\d:\d\d</dd>", html)  # Created, as the events
+
+
+def test_an_unknown_verification_is_not_found(client):
+    assert client.get("/verifications/00000000-0000-0000-0000-000000000000/").status_code == 404
 
 
 def test_createdemouser_creates_then_resets_the_superuser():
@@ -124,7 +154,7 @@ def test_createdemouser_creates_then_resets_the_superuser():
     assert get_user_model().objects.filter(username="demo").count() == 1
 
 
-# -- the provider selector and the self-refreshing message page ----------------------------------
+# -- the provider selector and the self-refreshing message card ----------------------------------
 
 
 def test_the_form_offers_every_configured_alias_and_sends_through_the_chosen_one(
@@ -138,44 +168,42 @@ def test_the_form_offers_every_configured_alias_and_sends_through_the_chosen_one
     assert '<option value="default" selected>default (locmem)</option>' in page
     assert '<option value="backup">backup (locmem)</option>' in page
 
-    client.post("/", {"phone": "+33612345678", "backend": "backup"})
+    client.post("/", {"phone": TO, "backend": "backup"})
 
     assert get_message_model().objects.get().backend_alias == "backup"
 
 
 def test_an_unknown_alias_is_refused_by_the_form(client):
-    response = client.post("/", {"phone": "+33612345678", "backend": "nope"})
+    response = client.post("/", {"phone": TO, "backend": "nope"})
 
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert get_message_model().objects.count() == 0
 
 
-def test_the_message_page_refreshes_itself_until_the_status_is_final(client):
-    client.post("/", {"phone": "+33612345678"})
+def test_the_message_card_refreshes_itself_until_the_status_is_final(client):
+    url = client.post("/", {"phone": TO})["Location"]
     message = get_message_model().objects.get()
-    url = reverse("demo:message", args=[message.pk])
-    refresh = '<meta http-equiv="refresh" content="2">'
+    refresh = 'data-refresh="2"'
 
     assert message.status == "delivered"  # what the locmem backend answers
     assert refresh not in client.get(url).content.decode()
     get_message_model().objects.filter(pk=message.pk).update(status="sent")
     assert refresh in client.get(url).content.decode()
-    assert refresh not in client.get("/").content.decode()  # no message, nothing to watch
 
 
 # -- the demo's whole lifecycle against the provider sandbox -------------------------------------
 
 
-def demo_send(base_url: str, phone: str, backend: str) -> str:
-    """Send a code from the demo page as a browser does; return the message page's URL."""
+def demo_send(base_url: str, number: str, backend: str) -> str:
+    """Send a code from the demo page as a browser does; return the verification page's URL."""
     with requests.Session() as browser:
         form = browser.get(base_url + "/", timeout=10)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
         assert token, form.text
         sent = browser.post(
             base_url + "/",
-            data={"csrfmiddlewaretoken": token[1], "phone": phone, "backend": backend},
+            data={"csrfmiddlewaretoken": token[1], "phone": number, "backend": backend},
             headers={"Referer": base_url + "/"},
             allow_redirects=False,
             timeout=10,
@@ -223,7 +251,7 @@ def test_a_demo_send_ends_delivered_by_the_sandbox_reports(
     assert shown_status(page) == "delivered"
     message = get_message_model().objects.get()
     assert (message.provider, message.to) == (provider, "+33612345678")
-    assert "refresh" not in requests.get(page, timeout=10).text  # final: no more reloads
+    assert "data-refresh" not in requests.get(page, timeout=10).text  # final: no more reloads
 
 
 @pytest.mark.django_db(transaction=True)
@@ -276,8 +304,11 @@ def test_run_demo_delivers_a_message_sent_from_the_page(tmp_path):
     base = f"http://127.0.0.1:{web}"
     try:
         wait_until(lambda: listening(web), demo, tmp_path)
-        for backend in ("default", "mailjet", "ovh", "twilio", "aws"):
-            page = demo_send(base, "+33612345678", backend)
+        # One number per provider: a number gets one code per 30 s (the resend cooldown).
+        for backend, number in [("default", "+33612345678"), ("mailjet", "+33612345679"),
+                                ("ovh", "+33612345680"), ("twilio", "+33612345681"),
+                                ("aws", "+33612345682")]:
+            page = demo_send(base, number, backend)
             wait_until(lambda page=page: shown_status(page) == "delivered", demo, tmp_path)
     finally:
         demo.send_signal(signal.SIGTERM)

@@ -18,15 +18,27 @@ from django.contrib import admin
 from django_sms.admin.inbound import InboundMessageAdmin, OptOutAdmin
 from django_sms.admin.messages import MessageAdmin
 from django_sms.admin.tokens import APITokenAdmin
+from django_sms.admin.verifications import CountryBlockAdmin, VerificationAdmin
 from django_sms.admin.wallets import LedgerEntryAdmin, WalletAdmin
-from django_sms.models import APIToken, InboundMessage, LedgerEntry, Message, OptOut, Wallet
+from django_sms.models import (
+    APIToken,
+    CountryBlock,
+    InboundMessage,
+    LedgerEntry,
+    Message,
+    OptOut,
+    Verification,
+    Wallet,
+)
 
 __all__ = [
     "APITokenAdmin",
+    "CountryBlockAdmin",
     "InboundMessageAdmin",
     "LedgerEntryAdmin",
     "MessageAdmin",
     "OptOutAdmin",
+    "VerificationAdmin",
     "WalletAdmin",
 ]
 
@@ -37,3 +49,5 @@ admin.site.register(APIToken, APITokenAdmin)
 admin.site.register(LedgerEntry, LedgerEntryAdmin)
 admin.site.register(InboundMessage, InboundMessageAdmin)
 admin.site.register(OptOut, OptOutAdmin)
+admin.site.register(Verification, VerificationAdmin)
+admin.site.register(CountryBlock, CountryBlockAdmin)

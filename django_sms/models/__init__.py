@@ -20,6 +20,13 @@ from django_sms.models.swappable import (
     wallet_model_label,
 )
 from django_sms.models.tokens import AbstractAPIToken, APIToken
+from django_sms.models.verifications import (
+    BlockReason,
+    CountryBlock,
+    Verification,
+    VerificationLock,
+    VerificationStatus,
+)
 from django_sms.models.wallets import AbstractWallet, Currency, LedgerEntry, Wallet
 
 __all__ = [
@@ -27,7 +34,9 @@ __all__ = [
     "AbstractAPIToken",
     "AbstractMessage",
     "AbstractWallet",
+    "BlockReason",
     "ChargeStatus",
+    "CountryBlock",
     "Currency",
     "EventSource",
     "InboundMessage",
@@ -35,6 +44,9 @@ __all__ = [
     "Message",
     "OptOut",
     "StatusEvent",
+    "Verification",
+    "VerificationLock",
+    "VerificationStatus",
     "Wallet",
     "get_message_model",
     "get_token_model",

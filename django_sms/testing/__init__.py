@@ -2,5 +2,6 @@
 provider sandbox."""
 
 from django_sms.testing.mixins import SmsTestMixin
+from django_sms.testing.verification import VerificationTestMixin, last_verification_code
 
-__all__ = ["SmsTestMixin"]
+__all__ = ["SmsTestMixin", "VerificationTestMixin", "last_verification_code"]

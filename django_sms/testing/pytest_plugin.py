@@ -27,6 +27,15 @@ def sms_outbox() -> list[Any]:
     return django_sms.outbox
 
 
+@pytest.fixture
+def verification_code() -> Any:
+    """``verification_code(number)``: the code of the last SMS sent to ``number`` (from the
+    outbox), for tests of sign-up and login flows that use ``django_sms.verification``."""
+    from django_sms.testing.verification import last_verification_code
+
+    return last_verification_code
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

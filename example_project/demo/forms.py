@@ -1,10 +1,10 @@
 from typing import Any
 
 from django import forms
-from phonenumber_field.formfields import PhoneNumberField
 
 from django_sms.backends.handler import configured_backends, sms_backends
 from django_sms.exceptions import ConfigurationError
+from django_sms.verification.forms import StartVerificationForm
 
 
 def backend_choices() -> list[tuple[str, str]]:
@@ -19,21 +19,20 @@ def backend_choices() -> list[tuple[str, str]]:
     return choices
 
 
-class SendCodeForm(forms.Form):
-    phone = PhoneNumberField(
-        region="FR",
-        label="Mobile number",
-        help_text="International (+33 6 12 34 56 78) or French national (06 12 34 56 78).",
-        widget=forms.TextInput(attrs={"placeholder": "+33 6 12 34 56 78", "autofocus": True}),
-    )
+class DemoStartForm(StartVerificationForm):
+    """django_sms's number form, plus the provider the demo sends through."""
+
     backend = forms.ChoiceField(
         label="Provider",
-        help_text="The SMS_BACKENDS alias the code is sent through.",
+        help_text="The provider the code is sent through.",
         required=False,  # left out (e.g. by a script posting only the number): "default"
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        phone = self.fields["phone"]
+        phone.help_text = "International (+33 6 12 34 56 78) or French (06 12 34 56 78)."
+        phone.widget.attrs.update({"placeholder": "06 12 34 56 78", "autofocus": True})
         # Read at each request: the aliases come from settings, which tests may change.
         backend = self.fields["backend"]
         assert isinstance(backend, forms.ChoiceField)

@@ -5,6 +5,6 @@ from example_project.demo import views
 app_name = "demo"
 
 urlpatterns = [
-    path("", views.send_code, name="send-code"),
-    path("messages/<int:pk>/", views.send_code, name="message"),
+    path("", views.start, name="start"),
+    path("verifications/<uuid:pk>/", views.verification, name="verification"),
 ]

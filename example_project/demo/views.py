@@ -1,51 +1,63 @@
-"""The demo page: send a verification code by SMS, then look at the stored message."""
+"""The demo: verify a phone number with ``django_sms.verification``.
+
+``/`` asks for a number and sends a code; ``/verifications/<id>/`` asks for the code, says
+"verified" when it is right (five wrong codes lock it), and shows what the site stored: the
+message (its text has the code masked) and its status timeline, plus the texts the demo's
+simulated phone received (see ``phone.py``).
+"""
 
 from __future__ import annotations
 
-import secrets
+import uuid
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 
-from django_sms import send_sms
-from django_sms.exceptions import SMSError
-from django_sms.models import AbstractMessage, get_message_model
-from example_project.demo.forms import SendCodeForm
+from django_sms.models import AbstractMessage, Verification
+from django_sms.verification.forms import CheckVerificationForm
+from example_project.demo import phone
+from example_project.demo.forms import DemoStartForm
+
+PURPOSE = "demo"
 
 
-def send_code(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    """``/``: the form; ``/messages/<pk>/``: the form and what became of message ``pk``.
+def start(request: HttpRequest) -> HttpResponse:
+    form = DemoStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        verification = form.send(request, PURPOSE, using=form.cleaned_data["backend"] or None)
+        if verification is not None:
+            return redirect("demo:verification", pk=verification.pk)
+    return render(request, "demo/start.html", {"form": form})
 
-    A successful POST redirects to the message's page, so reloading it shows the latest
-    status (delivery reports arrive after the send) without sending a second code; the page
-    reloads itself every 2 seconds until the status is final.
+
+def verification(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The code form, the verification's state and the stored message.
+
+    While the message's status is not final, the page fetches itself every 2 seconds and
+    replaces the message's card only (delivery reports arrive after the send), so a code
+    being typed is never lost.
     """
-    message = None
-    if pk is not None:
-        message = get_object_or_404(get_message_model(), pk=pk)
-
-    if request.method == "POST":
-        form = SendCodeForm(request.POST)
-        if form.is_valid():
-            code = f"{secrets.randbelow(1_000_000):06d}"
-            try:
-                sent = send_sms(
-                    f"Your DemoShop code is {code}",
-                    to=str(form.cleaned_data["phone"]),
-                    using=form.cleaned_data["backend"] or None,
-                )
-            except SMSError as exc:
-                # Refused before anything was sent (invalid number, opted out, too long...):
-                # the exception says exactly why.
-                form.add_error(None, str(exc))
-            else:
-                return redirect("demo:message", pk=sent.pk)
-    else:
-        form = SendCodeForm()
-
-    context = {"form": form, "message": message, "admin_url": admin_url(message)}
-    return render(request, "demo/send_code.html", context)
+    verification = get_object_or_404(Verification, pk=pk, purpose=PURPOSE)
+    form = CheckVerificationForm(
+        request.POST or None, to=verification.phone, purpose=PURPOSE, request=request
+    )
+    verified = verification.status == "approved"
+    if request.method == "POST" and form.is_valid():
+        verified = True
+    verification.refresh_from_db()
+    message = verification.message
+    context = {
+        "verification": verification,
+        "form": form,
+        "verified": verified,
+        "locked": verification.status == "max_attempts_reached",
+        "attempts_left": form.result.attempts_left if form.result is not None else None,
+        "message": message,
+        "admin_url": admin_url(message),
+        "received": phone.texts_of(verification.phone),
+    }
+    return render(request, "demo/verification.html", context)
 
 
 def admin_url(message: AbstractMessage | None) -> str | None:

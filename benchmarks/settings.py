@@ -1,7 +1,7 @@
-"""Django settings of every process of ``manage.py smsbench``: the measuring process, gunicorn
-and the ``db_worker`` processes.
+"""Django settings of every process of ``python -m benchmarks``: the measuring process,
+gunicorn and the ``db_worker`` processes.
 
-Configured by environment variables set by :mod:`django_sms.benchmarks.runner`:
+Configured by environment variables set by :mod:`benchmarks.runner`:
 
 ``SMS_BENCH_DATABASE_URL``
     The benchmark's own PostgreSQL database (created and dropped by the command).
@@ -24,6 +24,8 @@ import os
 
 import dj_database_url
 
+from benchmarks.providers import vonage_backend
+
 try:  # Django 6.0+ has django.tasks built in; 5.2 uses the django-tasks backport.
     import django.tasks  # noqa: F401
 
@@ -38,8 +40,8 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
 TIME_ZONE = "UTC"
-ROOT_URLCONF = "django_sms.benchmarks.urls"
-WSGI_APPLICATION = "django_sms.benchmarks.wsgi.application"
+ROOT_URLCONF = "benchmarks.urls"
+WSGI_APPLICATION = "benchmarks.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PHONENUMBER_DEFAULT_REGION = "FR"
 
@@ -102,22 +104,9 @@ TASKS = {
 }
 
 
-def vonage_backend(url: str) -> dict[str, object]:
-    """The ``default`` alias: Vonage (application JWT, signed webhooks) at ``url``."""
-    from django_sms.testing.sandbox.credentials import SandboxCredentials
 
-    creds = SandboxCredentials()
-    return {
-        "BACKEND": "django_sms.backends.vonage.SmsBackend",
-        "OPTIONS": {
-            "application_id": creds.vonage_application_id,
-            "private_key": creds.vonage_private_key,
-            "signature_secret": creds.vonage_signature_secret,
-            "base_url": url,
-        },
-    }
-
-
+# The ``default`` alias: Vonage (application JWT, signed webhooks). The per-message rows
+# override it with the ``--provider`` of the run.
 SMS_BACKENDS = {
     "default": vonage_backend(os.environ.get("SMS_BENCH_SANDBOX_URL", "http://127.0.0.1:9")),
 }

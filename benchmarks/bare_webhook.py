@@ -1,6 +1,7 @@
-"""The baseline of the webhook benchmark: the least a Django view can do with a delivery
+"""A reference row of the webhook benchmark: the least a Django view can do with a delivery
 report — parse the JSON body and store the new status with one UPDATE. No signature check,
-no event history, no status rules, no signals."""
+no event history, no status rules, no signals. (The baseline with a target is the
+hand-written peer, :mod:`benchmarks.peer_webhook`, which does the same work as the app.)"""
 
 from __future__ import annotations
 

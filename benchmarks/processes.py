@@ -1,4 +1,4 @@
-"""The helper processes of ``smsbench``: provider sandboxes, gunicorn, ``db_worker``.
+"""The helper processes of the benchmark: provider sandboxes, gunicorn, ``db_worker``.
 
 Every process is started in a session of its own (a terminal's Ctrl-C reaches only the
 benchmark, which then stops them in order) and registered with a :class:`ProcessGroup`,
@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-SETTINGS_MODULE = "django_sms.benchmarks.settings"
+SETTINGS_MODULE = "benchmarks.settings"
+#: The repository: every process of a run imports ``benchmarks`` from here.
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class BenchmarkError(Exception):
@@ -122,7 +124,7 @@ class ProcessGroup:
         """Start a provider sandbox process; return its URL."""
         helper = self.start(
             name,
-            [sys.executable, "-m", "django_sms.benchmarks.sandbox_server",
+            [sys.executable, "-m", "benchmarks.sandbox_server",
              "--latency-ms", str(latency_ms)],
             env=os.environ,
             stdout_pipe=True,
@@ -140,8 +142,8 @@ class ProcessGroup:
         port = free_port()
         helper = self.start(
             "gunicorn",
-            [sys.executable, "-m", "gunicorn", "django_sms.benchmarks.wsgi:application",
-             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            [sys.executable, "-m", "gunicorn", "benchmarks.wsgi:application",
+             "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--preload",
              "--access-logfile", "/dev/null", "--log-level", "warning"],
             env=self.django_env(
                 SMS_BENCH_ROLE="smsbench-web", SMS_BENCH_PREPARED="1" if prepared else "0"

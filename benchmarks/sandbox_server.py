@@ -1,6 +1,6 @@
-"""Run a provider sandbox in a process of its own, for ``smsbench``::
+"""Run a provider sandbox in a process of its own, for the benchmark::
 
-    python -m django_sms.benchmarks.sandbox_server --latency-ms 50
+    python -m benchmarks.sandbox_server --latency-ms 50
 
 Prints ``http://127.0.0.1:<port>`` on the first line of standard output once it listens,
 then serves until standard input is closed or it receives SIGTERM/SIGINT. A process of its

@@ -1,4 +1,5 @@
-"""The results of ``smsbench``: the table, the machine and versions, ``docs/benchmarks.md``."""
+"""The results of ``python -m benchmarks``: the table, the machine and versions,
+``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ from pathlib import Path
 import django
 from django.db import connection
 
+from benchmarks.processes import ROOT
+
 
 @dataclass
 class Row:
     """One line of the table: what was measured, our figure, the baseline's, the ratio and
-    the target (``met`` is None when there is no target)."""
+    the target (``met`` is None when there is no target). ``topic`` (``send``, ``webhook``)
+    says which profile explains a missed target."""
 
     what: str
     ours: str
@@ -28,15 +32,16 @@ class Row:
     ratio: str
     target: str
     met: bool | None
+    topic: str = ""
 
     @property
     def verdict(self) -> str:
         if self.met is None:
             return ""
-        return "met" if self.met else "**missed**"
+        return "met" if self.met else "**not met**"
 
 
-HEADER = ("Measurement", "django-transactional-sms", "Baseline", "Ratio", "Target", "")
+HEADER = ("Measurement", "django-transactional-sms", "Baseline", "Ratio", "Target", "Verdict")
 
 
 def table(rows: list[Row]) -> str:
@@ -99,15 +104,35 @@ def versions() -> dict[str, str]:
     return found
 
 
+def commit() -> str:
+    """The commit measured: short hash and subject, and whether the tree had changes."""
+    def git(*args: str) -> str:
+        completed = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                                   text=True, check=False)
+        return completed.stdout.strip() if completed.returncode == 0 else ""
+
+    described = git("log", "-1", "--format=%h %s")
+    if not described:
+        return "unknown (not a git checkout)"
+    hash_, _, subject = described.partition(" ")
+    if len(subject) > 80:
+        subject = subject[:77] + "..."
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    dirty = " (with uncommitted changes)" if changed else ""
+    return f"`{hash_}` ({subject}){dirty}"
+
+
 def markdown(rows: list[Row], *, command: str, started: datetime, seconds: float,
-             load: tuple[float, float], notes: list[str]) -> str:
-    """docs/benchmarks.md: how it was run, on what, and the table."""
+             load: tuple[float, float], notes: list[str], sections: list[str]) -> str:
+    """docs/benchmarks.md: how it was run, on what, the table, and the extra ``sections``
+    (markdown: where the time goes)."""
     facts = "\n".join(f"- **{name}**: {value}" for name, value in machine().items())
     software = ", ".join(f"{name} {value}" for name, value in versions().items())
     note_lines = "\n".join(f"- {note}" for note in notes)
+    extra = "".join(f"\n{section.strip()}\n" for section in sections)
     return f"""# Benchmarks
 
-Measured with `manage.py smsbench` (see `docs/benchmarks.rst` for what each figure means and
+Measured with `python -m benchmarks` (see `docs/benchmarks.rst` for what each figure means and
 how it is measured). Every figure comes from one run of the command; the baseline of each row
 ran in the same run, interleaved with it where possible.
 
@@ -123,11 +148,12 @@ the figures are pessimistic).
 
 {facts}
 - **Software**: {software}
+- **Commit measured**: {commit()}
 
 {table(rows)}
 
 {note_lines}
-"""
+{extra}"""
 
 
 def now() -> datetime:
@@ -150,7 +176,7 @@ def admin_section(text: str) -> str:
 
 
 def write_report(path: Path, document: str) -> None:
-    """Write smsbench's ``document`` to ``path``, keeping the admin benchmark's section."""
+    """Write the benchmark's ``document`` to ``path``, keeping the admin benchmark's section."""
     kept = admin_section(path.read_text()) if path.exists() else ""
     path.write_text(document + (f"\n{kept}\n" if kept else ""))
 

@@ -54,6 +54,7 @@ class Sizes:
     workers: int  # messages per worker configuration
     profiled: int  # sends (and reports) per profile
     reports_per_second: int  # the webhook benchmark's budget of unique signed reports
+    verification_pairs: int  # timed start + check pairs per side (phone verification)
 
     def describe(self) -> str:
         return (
@@ -69,9 +70,11 @@ class Sizes:
         if quick:
             return cls(send=60, send_with_latency=10, rounds=2, bulk=100, bulk_loop=20,
                        webhook_seconds=4,
-                       workers=100, profiled=30, reports_per_second=1500)
+                       workers=100, profiled=30, reports_per_second=1500,
+                       verification_pairs=12)
         return cls(send=2000, send_with_latency=200, rounds=5, bulk=5000, bulk_loop=1000,
-                   webhook_seconds=10, workers=2000, profiled=500, reports_per_second=3000)
+                   webhook_seconds=10, workers=2000, profiled=500, reports_per_second=3000,
+                   verification_pairs=300)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 from benchmarks.processes import ROOT, SETTINGS_MODULE, BenchmarkError
 
 #: The measurements, in the order of the table (``--only`` takes these names).
-PARTS = ("send", "bulk", "webhooks", "workers", "queries")
+PARTS = ("send", "bulk", "webhooks", "workers", "queries", "verification")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_DATABASE_NAME = "sms_bench"
 DEFAULT_PROVIDER = "vonage"
@@ -178,7 +178,7 @@ def run_measurements(options: dict[str, Any], write: Callable[[str], None]) -> i
 
     # Imported here, in the measuring process only: they load the app's models, which need
     # the Django setup that ``--child`` does first (the parent process has no settings).
-    from benchmarks import measure, per_message, profile, report, webhooks
+    from benchmarks import measure, per_message, profile, report, verification, webhooks
     from benchmarks.common import Context, Sizes
     from benchmarks.processes import ProcessGroup
     from benchmarks.providers import PROVIDERS
@@ -212,6 +212,11 @@ def run_measurements(options: dict[str, Any], write: Callable[[str], None]) -> i
             "webhooks": lambda: webhooks.webhooks(ctx, Path(tmp) / "webhooks"),
             "workers": lambda: measure.workers(ctx),
             "queries": lambda: measure.queries(ctx),
+            # In this process, through the test client: no target, the ratio is reported.
+            "verification": lambda: [
+                report.Row(*row, met=None)
+                for row in verification.rows(pairs=sizes.verification_pairs)
+            ],
         }
         interrupted = False
         try:

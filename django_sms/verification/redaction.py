@@ -32,8 +32,10 @@ from django_sms.status import Status
 #: Metadata key of the messages that carry a code.
 METADATA_KEY = "verification_id"
 
-#: The codes being handed to a provider right now, masked in the HTTP layer's log records.
-_in_flight: set[str] = set()
+#: The codes being handed to a provider right now, by verification id, masked in the HTTP
+#: layer's log records. Keyed so that a send that ends forgets its own code only: the
+#: codes of sends still in flight in other threads stay masked.
+_in_flight: dict[str, str] = {}
 _in_flight_lock = threading.Lock()
 #: The code handed from ``start_verification()`` to a delivery in the same thread (the
 #: synchronous path): the receiver then needs no query. Other paths unseal the stored copy.
@@ -65,7 +67,7 @@ def put_code_in(sender: Any, message: Any, sms: Any, **kwargs: Any) -> None:
         code = handed[1]
         _handover.value = None
         _handover.delivered = verification_id  # the caller erases the sealed copy
-        _send_with(sms, code)
+        _send_with(sms, code, verification_id)
         return
     verification = Verification.objects.filter(pk=verification_id).first()
     if (
@@ -76,13 +78,13 @@ def put_code_in(sender: Any, message: Any, sms: Any, **kwargs: Any) -> None:
         or verification.message_id not in (None, message.pk)
     ):
         raise SendCanceled("The phone verification of this code is no longer pending.")
-    _send_with(sms, codes.unseal(verification.sealed_code, verification.pk))
+    _send_with(sms, codes.unseal(verification.sealed_code, verification.pk), verification_id)
 
 
-def _send_with(sms: Any, code: str) -> None:
+def _send_with(sms: Any, code: str, verification_id: str) -> None:
     sms.text = sms.text.replace(codes.mask(len(code)), code)
     with _in_flight_lock:
-        _in_flight.add(code)
+        _in_flight[verification_id] = code
 
 
 def forget_code(sender: Any, message: Any, result: Any = None, **kwargs: Any) -> None:
@@ -97,9 +99,7 @@ def forget_code(sender: Any, message: Any, result: Any = None, **kwargs: Any) ->
         # transient failure (back to "queued") would.
         Verification.objects.filter(pk=verification_id).update(sealed_code="")
     with _in_flight_lock:
-        _in_flight.difference_update(
-            c for c in list(_in_flight) if codes.mask(len(c)) in masked
-        )
+        _in_flight.pop(verification_id, None)
     # Only a provider that echoed the text (its answer holds it) needs its events scrubbed.
     raw = getattr(result, "raw", None)
     if raw is not None and scrub(raw, masked) != raw:
@@ -160,7 +160,7 @@ class CodeLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         with _in_flight_lock:
-            in_flight = list(_in_flight)
+            in_flight = list(_in_flight.values())
         if in_flight:
             text = record.getMessage()
             for code in in_flight:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from django_sms.verification import redaction
+from django_sms.verification import redaction, start_verification
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +39,34 @@ def test_a_finished_send_does_not_unmask_the_codes_of_sends_still_in_flight():
     finally:
         redaction._in_flight.pop(second, None)
         redaction._in_flight.pop(first, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_aws_sdk_debug_log_never_shows_the_code(sms_sandbox, settings, caplog):
+    """boto3 logs each request's body at DEBUG (``botocore.endpoint``): the code is masked
+    there as in the app's own HTTP log."""
+    pytest.importorskip("boto3")
+    creds = sms_sandbox.credentials
+    settings.SMS_BACKENDS = {
+        "default": {
+            "BACKEND": "django_sms.backends.aws.SmsBackend",
+            "OPTIONS": {
+                "region_name": creds.aws_region,
+                "endpoint_url": sms_sandbox.url + "/aws",
+                "aws_access_key_id": creds.aws_access_key_id,
+                "aws_secret_access_key": creds.aws_secret_access_key,
+                "origination_identity": "MyBrand",
+                "max_attempts": 1,
+                "webhook_insecure": True,
+            },
+        }
+    }
+    to = "+33612345678"
+    with caplog.at_level(logging.DEBUG, logger="botocore"):
+        start_verification(to)
+    (request,) = sms_sandbox.requests
+    code = request.json["MessageBody"][:6]
+    assert code.isdigit()
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("botocore")]
+    assert any("SendTextMessage" in line for line in logged)  # the request was logged
+    assert all(code not in line for line in logged)

@@ -5,8 +5,8 @@
   value the backend receives (this runs in the worker in ``ASYNC`` mode, and again on every
   retry). A message whose verification is no longer pending is canceled instead: a stale
   code is never sent, and an admin "resend" of a code message sends nothing.
-- While the provider is called, the code is masked in the HTTP layer's log records
-  (:class:`CodeLogFilter` on the ``django_sms.http`` logger).
+- While the provider is called, the code is masked in the log records that show request
+  bodies (:class:`CodeLogFilter` on the ``django_sms.http`` logger and boto3's).
 - ``post_send`` / ``status_changed``: a provider that echoes the text (Mailjet does, in its
   send and status answers) would put the code into the stored events' raw payloads; those
   strings are replaced by the masked text.
@@ -155,8 +155,13 @@ def scrub(data: Any, masked: str) -> Any:
     return data
 
 
+#: The loggers that write request or response bodies at DEBUG: the app's HTTP layer, and
+#: botocore's (the AWS backend sends through boto3, which logs each request's body).
+CODE_LOGGERS = ("django_sms.http", "botocore.endpoint", "botocore.parsers")
+
+
 class CodeLogFilter(logging.Filter):
-    """Masks the codes being sent in the log records of the HTTP layer (request bodies)."""
+    """Masks the codes being sent in the log records of :data:`CODE_LOGGERS`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         with _in_flight_lock:
@@ -179,6 +184,7 @@ def connect() -> None:
     status_changed.connect(
         scrub_changed_event, dispatch_uid="django_sms.verification.scrub_changed"
     )
-    http_logger = logging.getLogger("django_sms.http")
-    if not any(isinstance(f, CodeLogFilter) for f in http_logger.filters):
-        http_logger.addFilter(CodeLogFilter())
+    for name in CODE_LOGGERS:
+        http_logger = logging.getLogger(name)
+        if not any(isinstance(f, CodeLogFilter) for f in http_logger.filters):
+            http_logger.addFilter(CodeLogFilter())

@@ -166,11 +166,43 @@ def ovh_connect(session: requests.Session, url: str) -> Post:
     return post
 
 
+# -- Twilio: Messages resource, HTTP Basic, form body ---------------------------------------------
+
+
+def twilio_backend(url: str) -> dict[str, Any]:
+    return {
+        "BACKEND": "django_sms.backends.twilio.SmsBackend",
+        "OPTIONS": {
+            "account_sid": CREDENTIALS.twilio_account_sid,
+            "auth_token": CREDENTIALS.twilio_auth_token,
+            "base_url": url,
+        },
+    }
+
+
+def twilio_connect(session: requests.Session, url: str) -> Post:
+    sid = CREDENTIALS.twilio_account_sid
+    messages = f"{url}/2010-04-01/Accounts/{sid}/Messages.json"
+    auth = (sid, CREDENTIALS.twilio_auth_token)
+
+    def post(text: str, to: str, reference: str) -> str:
+        # Twilio takes no reference of ours in the body (the app puts it in StatusCallback).
+        response = session.post(messages, data={"To": to, "From": SENDER, "Body": text},
+                                auth=auth, headers={"Accept": "application/json"},
+                                timeout=TIMEOUT)
+        if response.status_code != 201:
+            raise refused("twilio", response)
+        return str(response.json()["sid"])
+
+    return post
+
+
 PROVIDERS: dict[str, Provider] = {
     provider.name: provider
     for provider in (
         Provider("vonage", "Vonage", vonage_backend, vonage_connect),
         Provider("mailjet", "Mailjet", mailjet_backend, mailjet_connect),
         Provider("ovh", "OVH", ovh_backend, ovh_connect),
+        Provider("twilio", "Twilio", twilio_backend, twilio_connect),
     )
 }

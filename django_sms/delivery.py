@@ -48,7 +48,7 @@ from django_sms.exceptions import (
 )
 from django_sms.message import SMS
 from django_sms.models import AbstractMessage, EventSource, StatusEvent
-from django_sms.optouts import opted_out
+from django_sms.optouts import add_refusal_opt_out, opted_out
 from django_sms.signals import post_send, pre_send
 from django_sms.status import Status
 from django_sms.transactions import atomic_for
@@ -284,6 +284,11 @@ def record_delivery(
     schedule_signals(changes)
     match_early_reports(row for row, result in outcomes if result.error is None)
     for row, result in outcomes:
+        if result.error is not None and result.error.opted_out:
+            # The provider refused because the recipient opted out (Twilio 21610): the next
+            # send_sms() refuses the number before calling anyone.
+            add_refusal_opt_out(sms_backends[row.backend_alias or alias], row.to, row.sender,
+                                code=result.error.code, text=result.error.text)
         post_send.send(sender=type(row), message=row, result=result)
     return error
 

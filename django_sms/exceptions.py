@@ -190,6 +190,7 @@ class ProviderError(SMSError):
         retry_after: float | None = None,
         provider: str = "",
         status: str | None = None,
+        opted_out: bool = False,
     ) -> None:
         self.message = message
         self.code = str(code or "")
@@ -200,6 +201,8 @@ class ProviderError(SMSError):
         self.provider = provider
         #: The normalised status this error gives the message (a Status value), if specific.
         self.status = status
+        #: True when the provider refused because the recipient opted out (STOP).
+        self.opted_out = opted_out
         super().__init__(message)
 
     def __str__(self) -> str:

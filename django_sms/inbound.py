@@ -60,6 +60,9 @@ def record_inbound(backend: BaseSmsBackend, sms: InboundSMS) -> RecordedInbound:
     to_number = storable_text(normalize_number(sms.to_number), 20)
     text = storable_text(sms.text)
     action, word = keyword_action(text)
+    if sms.opt_out in ("opt-out", "opt-in"):
+        # The provider matched its own keyword list (Twilio's OptOutType): it decides.
+        action, word = sms.opt_out, storable_text(sms.keyword, 32) or word
     provider_message_id = storable_text(sms.provider_message_id, 100) or _fingerprint(
         from_number, to_number, text, sms
     )

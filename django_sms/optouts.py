@@ -113,6 +113,18 @@ def add_opt_out(number: str, sender: str, *, source: str, reason: str = "") -> b
     return created
 
 
+def add_refusal_opt_out(backend: Any, number: str, our_number: str, *, code: str = "",
+                        text: str = "") -> bool:
+    """The provider refused a send because ``number`` opted out (Twilio 21610): record it,
+    so the next ``send_sms()`` refuses the number before calling the provider."""
+    provider = getattr(backend, "provider_name", "") or "provider"
+    reason = f"{provider} refused a send: the recipient opted out"
+    if code or text:
+        reason += f" ({code} {text}".rstrip() + ")"
+    return add_opt_out(number, scope_for(backend, our_number), source=OptOut.Source.PROVIDER,
+                       reason=reason)
+
+
 #: Opt-outs a keyword reply may lift. One an operator or the API recorded stays until an
 #: operator removes it: it may come from a complaint made outside SMS.
 REMOVABLE_BY_REPLY = (OptOut.Source.KEYWORD, OptOut.Source.PROVIDER)

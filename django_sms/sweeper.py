@@ -262,17 +262,12 @@ class Sweeper:
                     if queryset.filter(pk=row.pk).update(updated_at=now)
                 ]
             for row in rows:
-                event = StatusEvent(
-                    status=Status.UNKNOWN,
-                    source=EventSource.SYSTEM,
-                    backend_alias=row.backend_alias,
-                    provider=row.provider,
+                event = unknown_event(
+                    row,
+                    f"No result was recorded within {lease} s (SENDING_LEASE) of attempt "
+                    f"{row.attempts}: the process sending it probably died. The provider "
+                    "may or may not have the message, so it is not resent.",
                     attempt=row.attempts,
-                    provider_status_text=(
-                        f"No result was recorded within {lease} s (SENDING_LEASE) of attempt "
-                        f"{row.attempts}: the process sending it probably died. The provider "
-                        "may or may not have the message, so it is not resent."
-                    ),
                 )
                 apply_status(row, Status.UNKNOWN, event=event, fields={"claimed_at": None})
                 rescued.append(row)
@@ -410,16 +405,11 @@ class Sweeper:
 
     def _capture_unknown(self, row: AbstractMessage) -> None:
         after = int(float(sms_settings.UNKNOWN_SETTLE_AFTER))
-        event = StatusEvent(
-            status=Status.UNKNOWN,
-            source=EventSource.SYSTEM,
-            backend_alias=row.backend_alias,
-            provider=row.provider,
-            provider_status_text=(
-                f"The outcome stayed unknown for {after} s (UNKNOWN_SETTLE_AFTER): the held "
-                "charge is captured, since the provider may have sent the message. Refund it "
-                "from the admin if the provider did not bill it."
-            ),
+        event = unknown_event(
+            row,
+            f"The outcome stayed unknown for {after} s (UNKNOWN_SETTLE_AFTER): the held "
+            "charge is captured, since the provider may have sent the message. Refund it "
+            "from the admin if the provider did not bill it.",
         )
         with atomic_for(row):
             captured = wallets.capture_unknown(row)
@@ -427,6 +417,18 @@ class Sweeper:
             type(row)._default_manager.filter(pk=row.pk).update(updated_at=timezone.now())
             if captured:
                 apply_status(row, Status.UNKNOWN, event=event)
+
+
+def unknown_event(row: AbstractMessage, why: str, **fields: Any) -> StatusEvent:
+    """The sweeper's own ``unknown`` event on ``row``'s backend, saying ``why``."""
+    return StatusEvent(
+        status=Status.UNKNOWN,
+        source=EventSource.SYSTEM,
+        backend_alias=row.backend_alias,
+        provider=row.provider,
+        provider_status_text=why,
+        **fields,
+    )
 
 
 def apply_update(row: AbstractMessage, update: StatusUpdate, backend: BaseSmsBackend) -> bool:

@@ -157,6 +157,10 @@ def planned_update(
         update.update(change_fields or {})
         update["status"] = new
         stamp = event.occurred_at or event.received_at or timezone.now()
+        if message.created_at is not None:
+            # The provider's clock (often whole seconds) may read earlier than ours: the
+            # event keeps its time, the message never claims to be sent before it existed.
+            stamp = max(stamp, message.created_at)
         for name, value in timestamp_fields(new, stamp).items():
             if getattr(message, name) is None:
                 update[name] = value

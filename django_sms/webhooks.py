@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import transaction
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from rest_framework.negotiation import BaseContentNegotiation
@@ -127,6 +127,7 @@ def build_webhook_request(
         url_secret=url_secret,
         basic_auth=_basic_auth(request.headers.get("Authorization", "")),
         url=request.build_absolute_uri(),
+        full_path=request.get_full_path(),
     )
 
 
@@ -204,13 +205,13 @@ class WebhookView(APIView):
         # the whole request and delay status_changed until its end.
         return transaction.non_atomic_requests(super().as_view(**initkwargs))
 
-    def get(self, request: Request, alias: str, secret: str = "") -> Response:
+    def get(self, request: Request, alias: str, secret: str = "") -> HttpResponse:
         return self.handle(request, alias, secret)
 
-    def post(self, request: Request, alias: str, secret: str = "") -> Response:
+    def post(self, request: Request, alias: str, secret: str = "") -> HttpResponse:
         return self.handle(request, alias, secret)
 
-    def handle(self, request: Request, alias: str, secret: str = "") -> Response:
+    def handle(self, request: Request, alias: str, secret: str = "") -> HttpResponse:
         backend = self.get_backend(alias)
         if backend is None:
             return Response(
@@ -248,7 +249,12 @@ class WebhookView(APIView):
             items = self.parse(backend, webhook_request)
         except PARSE_ERRORS as exc:
             return self.bad_payload(backend, exc)
-        return Response(self.store(backend, items), status=200)
+        summary = self.store(backend, items)
+        answer = backend.webhook_answer(self.kind)
+        if answer is not None:
+            body, content_type = answer
+            return HttpResponse(body, content_type=content_type)
+        return Response(summary, status=200)
 
     def get_backend(self, alias: str) -> BaseSmsBackend | None:
         """The backend for ``alias``, or None when no such alias is configured.

@@ -104,14 +104,17 @@ DJANGO_SMS: dict[str, Any] = {
 OVH_WEBHOOK_SECRET = "demo-ovh-webhook-secret-not-secret"
 
 
-def sandbox_backends(sandbox_url: str) -> dict[str, dict[str, Any]]:
+def sandbox_backends(sandbox_url: str, public_url: str = "http://127.0.0.1:8000"
+                     ) -> dict[str, dict[str, Any]]:
     """Real provider backends pointed at the provider sandbox listening at ``sandbox_url``,
     with the sandbox's public development credentials: one alias per provider it speaks.
 
     Vonage is the default. The sandbox calls back the status webhooks of Vonage
-    (``/sms/webhooks/default/status/``) and OVH (``/sms/webhooks/ovh/<secret>/status/``):
-    ``scripts/run-demo`` gives it these URLs. Mailjet has no delivery webhook: its messages
-    are completed by the sweeper (``manage.py smssync``), which run-demo keeps running.
+    (``/sms/webhooks/default/status/``), OVH (``/sms/webhooks/ovh/<secret>/status/``) and
+    AWS (``/sms/webhooks/aws/status/``, SNS notifications): ``scripts/run-demo`` gives it
+    these URLs. Twilio's messages name their own status callback, built from ``public_url``
+    (this site as the sandbox reaches it). Mailjet has no delivery webhook: its messages are
+    completed by the sweeper (``manage.py smssync``), which run-demo keeps running.
     """
     creds = SandboxCredentials()
     return {
@@ -140,6 +143,29 @@ def sandbox_backends(sandbox_url: str) -> dict[str, dict[str, Any]]:
                 "webhook_secret": OVH_WEBHOOK_SECRET,
             },
         },
+        "twilio": {
+            "BACKEND": "django_sms.backends.twilio.SmsBackend",
+            "OPTIONS": {
+                "base_url": sandbox_url,
+                "account_sid": creds.twilio_account_sid,
+                # Signs the sandbox's callbacks (X-Twilio-Signature): verified for real.
+                "auth_token": creds.twilio_auth_token,
+                "public_base_url": public_url,
+            },
+        },
+        "aws": {
+            "BACKEND": "django_sms.backends.aws.SmsBackend",
+            "OPTIONS": {
+                "endpoint_url": f"{sandbox_url}/aws",
+                "region_name": creds.aws_region,
+                "aws_access_key_id": creds.aws_access_key_id,
+                "aws_secret_access_key": creds.aws_secret_access_key,
+                "configuration_set_name": "demo",
+                "topic_arns": [creds.aws_events_topic_arn, creds.aws_inbound_topic_arn],
+                # The sandbox signs SNS messages with its own certificate: trusted here only.
+                "sns_test_url_prefixes": [f"{sandbox_url}/aws/sns/"],
+            },
+        },
     }
 
 
@@ -147,7 +173,9 @@ def sandbox_backends(sandbox_url: str) -> dict[str, dict[str, Any]]:
 # every message then goes through a real provider backend over HTTP, and its delivery
 # reports come back to this project's webhooks, so it ends "delivered" by itself.
 if DEMO_SANDBOX_URL := os.environ.get("DEMO_SANDBOX_URL", ""):
-    SMS_BACKENDS = sandbox_backends(DEMO_SANDBOX_URL)
+    SMS_BACKENDS = sandbox_backends(
+        DEMO_SANDBOX_URL, os.environ.get("DEMO_PUBLIC_URL", "http://127.0.0.1:8000")
+    )
     # The sweeper polls Mailjet messages once they are a second old (default: a minute).
     DJANGO_SMS["POLL_MIN_AGE"] = 1
 

@@ -59,6 +59,24 @@ def sandbox_backends(url: str) -> dict[str, Any]:
                 "timeout": (2, READ_TIMEOUT),
             },
         },
+        "twilio": {
+            "BACKEND": "django_sms.backends.twilio.SmsBackend",
+            "OPTIONS": {"account_sid": creds.twilio_account_sid,
+                        "auth_token": creds.twilio_auth_token, **http},
+        },
+        "aws": {
+            "BACKEND": "django_sms.backends.aws.SmsBackend",
+            "OPTIONS": {
+                "region_name": creds.aws_region,
+                "endpoint_url": f"{url}/aws",
+                "aws_access_key_id": creds.aws_access_key_id,
+                "aws_secret_access_key": creds.aws_secret_access_key,
+                "timeout": (2, READ_TIMEOUT),
+                # botocore retries nothing by itself: each attempt the suite counts is one
+                # request in the sandbox's log, and the pipeline decides about retries.
+                "max_attempts": 1,
+            },
+        },
     }
     return backends
 

@@ -38,6 +38,8 @@ def test_schema_validates_with_fail_on_warn(tmp_path):
         "/sms/v4/sms",
         "/sms/v4/sms/{message_id}",
         "/sms/v4/sms/count",
+        "/sms/v4/sms/export",
+        "/sms/v4/sms/export/{export_id}",
     }
     assert schema["components"]["securitySchemes"]["smsApiToken"]["scheme"] == "bearer"
 
@@ -49,6 +51,8 @@ def test_schema_view_serves_only_the_api(client):
         "/sms/v4/sms",
         "/sms/v4/sms/{message_id}",
         "/sms/v4/sms/count",
+        "/sms/v4/sms/export",
+        "/sms/v4/sms/export/{export_id}",
     }
     send = schema["paths"]["/sms/v4/sms-send"]["post"]
     assert send["security"] == [{"smsApiToken": []}]
@@ -108,3 +112,22 @@ def test_api_conforms_to_its_schema(case, paying_token):
     wallet.refresh_from_db()
     assert wallet.balance == ledger_balance(wallet) <= Decimal("100000")
     assert not LedgerEntry.objects.filter(kind="hold", message__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_the_api_enforces_the_lengths_its_schema_publishes(client, paying_token):
+    """The serializer is both the schema and the validator: the limits are written once."""
+    _, secret = paying_token
+    body = client.get(SCHEMA_URL).json()["components"]["schemas"]["SendSMSRequest"]["properties"]
+    valid = {"From": "MJPilot", "To": "+33600000000", "Text": "hi"}
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    for name in ("From", "To", "Text"):
+        minimum, maximum = body[name]["minLength"], body[name]["maxLength"]
+        for length, code in ((minimum - 1, "mj-0020"), (maximum + 1, "mj-0006")):
+            value = ("+" + "3" * (length - 1)) if name == "To" and length else "a" * length
+            answer = client.post(
+                "/sms/v4/sms-send", {**valid, name: value}, content_type="application/json", **auth
+            ).json()
+            assert (answer["ErrorCode"], answer["ErrorRelatedTo"]) == (code, [name]), answer
+            limit = minimum if code == "mj-0020" else maximum
+            assert answer["ErrorMessage"].endswith(f"allowed - {max(limit, 1)}.")

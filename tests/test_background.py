@@ -468,11 +468,11 @@ def test_db_worker_killed_mid_send_leaves_unknown_never_resent(settings, start_w
     assert sweep().redelivered + sweep().enqueued == 0
 
 
-@pytest.fixture
-def redis_db(settings):
-    import redis
-
-    url = os.environ.get("SMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+def flushed_redis(variable, default_url):
+    """A client of the Redis database named by the environment ``variable`` (or
+    ``default_url``), flushed before and after the test; the test is skipped without Redis."""
+    redis = pytest.importorskip("redis")
+    url = os.environ.get(variable, default_url)
     client = redis.Redis.from_url(url)
     try:
         client.ping()
@@ -482,6 +482,11 @@ def redis_db(settings):
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def redis_db():
+    yield from flushed_redis("SMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 @pytest.mark.slow
@@ -517,18 +522,8 @@ def test_rq_worker_delivers_and_retries(settings, start_worker, tmp_path, redis_
 @pytest.fixture
 def celery_redis_db():
     """The Redis database of the Celery test (broker and results), flushed before and after."""
-    redis = pytest.importorskip("redis")
     pytest.importorskip("django_tasks_celery", reason="django-tasks-celery needs Django 6.0+")
-    url = os.environ.get("SMS_TEST_CELERY_REDIS_URL", "redis://127.0.0.1:6379/13")
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip(f"no Redis at {url}")
-    client.flushdb()  # only the dedicated test database
-    yield client
-    client.flushdb()
-    client.close()
+    yield from flushed_redis("SMS_TEST_CELERY_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 @pytest.mark.slow

@@ -225,9 +225,10 @@ def demo_on_sandbox(sms_sandbox, live_server, settings):
     DEMO_SANDBOX_URL), served by live_server, with the sandbox reporting to its webhook."""
     from example_project.settings import OVH_WEBHOOK_SECRET, sandbox_backends
 
-    settings.SMS_BACKENDS = sandbox_backends(sms_sandbox.url)
+    settings.SMS_BACKENDS = sandbox_backends(sms_sandbox.url, live_server.url)
     settings.DJANGO_SMS = {**settings.DJANGO_SMS, "POLL_MIN_AGE": 0}
     webhooks = live_server.url + "/sms/webhooks"
+    sms_sandbox.set_callback_url("aws", f"{webhooks}/aws/status/")
     sms_sandbox.set_callback_url("vonage", f"{webhooks}/default/status/")
     sms_sandbox.set_callback_url("ovh", f"{webhooks}/ovh/{OVH_WEBHOOK_SECRET}/status/")
     yield sms_sandbox
@@ -235,16 +236,18 @@ def demo_on_sandbox(sms_sandbox, live_server, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("alias", "provider"), [("default", "vonage"), ("ovh", "ovh")])
+@pytest.mark.parametrize(("alias", "provider", "reports"), [
+    ("default", "vonage", 2), ("ovh", "ovh", 2), ("twilio", "twilio", 3), ("aws", "aws", 2),
+])
 def test_a_demo_send_ends_delivered_by_the_sandbox_reports(
-    demo_on_sandbox, live_server, alias, provider
+    demo_on_sandbox, live_server, alias, provider, reports
 ):
     page = demo_send(live_server.url, "06 12 34 56 78", alias)
     assert shown_status(page) == "accepted"
 
     demo_on_sandbox.callbacks.flush()  # the sandbox calls the demo's webhook back
 
-    assert [a.status_code for a in demo_on_sandbox.callbacks.attempts] == [200, 200]
+    assert [a.status_code for a in demo_on_sandbox.callbacks.attempts] == [200] * reports
     assert shown_status(page) == "delivered"
     message = get_message_model().objects.get()
     assert (message.provider, message.to) == (provider, "+33612345678")
@@ -303,7 +306,8 @@ def test_run_demo_delivers_a_message_sent_from_the_page(tmp_path):
         wait_until(lambda: listening(web), demo, tmp_path)
         # One number per provider: a number gets one code per 30 s (the resend cooldown).
         for backend, number in [("default", "+33612345678"), ("mailjet", "+33612345679"),
-                                ("ovh", "+33612345680")]:
+                                ("ovh", "+33612345680"), ("twilio", "+33612345681"),
+                                ("aws", "+33612345682")]:
             page = demo_send(base, number, backend)
             wait_until(lambda page=page: shown_status(page) == "delivered", demo, tmp_path)
     finally:

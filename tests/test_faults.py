@@ -33,6 +33,7 @@ from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from django.core.management import call_command
@@ -71,17 +72,23 @@ class Provider:
     name: str
     #: The path (glob) of the send call: faults are injected there only, never on polls.
     send_path: str
-    #: Where the text is in the request body.
+    #: Where the text is in the request body (parsed JSON, or form fields for Twilio).
     text_of: Callable[[Any], str]
-    #: Whether the provider echoes our reference (Vonage client_ref, OVH tag).
+    #: Whether the provider echoes our reference (Vonage client_ref, OVH tag, AWS Context).
     echoes_reference: bool
+    #: Whether the send call's body is a form (Twilio) rather than JSON.
+    form_body: bool = False
+
+    def body(self, request: Any) -> Any:
+        return dict(parse_qsl(request.body.decode())) if self.form_body else request.json
 
     def sends(self, sandbox: Sandbox) -> list[Any]:
         """The send requests in the sandbox's log (not polls, not OVH's clock queries)."""
         return [
             r for r in sandbox.requests
             if r.provider == self.name and r.method == "POST"
-            and fnmatch.fnmatchcase(r.path, self.send_path) and isinstance(r.json, dict)
+            and fnmatch.fnmatchcase(r.path, self.send_path) and isinstance(self.body(r), dict)
+            and self.body(r)
         ]
 
 
@@ -91,6 +98,9 @@ PROVIDERS = {
         Provider("mailjet", "/v4/sms-send", lambda body: body["Text"], echoes_reference=False),
         Provider("vonage", "/v1/messages", lambda body: body["text"], echoes_reference=True),
         Provider("ovh", "/1.0/sms/*/jobs", lambda body: body["message"], echoes_reference=True),
+        Provider("twilio", "/2010-04-01/Accounts/*/Messages.json", lambda body: body["Body"],
+                 echoes_reference=False, form_body=True),
+        Provider("aws", "/aws", lambda body: body["MessageBody"], echoes_reference=True),
     )
 }
 
@@ -307,7 +317,7 @@ def check_invariants(
             assert in_sandbox is None, f"message {row.pk} is {row.status} but was accepted"
 
     # Each attempt is one request: no hidden resend (the request log proves it).
-    requests = Counter(provider.text_of(r.json) for r in provider.sends(sandbox))
+    requests = Counter(provider.text_of(provider.body(r)) for r in provider.sends(sandbox))
     for row in rows:
         sent = requests[row.text]
         why = f"message {row.pk}: {sent} requests, {row.attempts} attempts"
@@ -375,7 +385,8 @@ def test_sync_sends_survive_the_fault(provider, case, sms_sandbox, configure, wa
 
 # -- status polling: faults on the provider's status endpoint ------------------------------------
 
-POLL_PATHS = {"mailjet": "/v4/sms/*", "ovh": "/1.0/sms/*/outgoing/*"}
+POLL_PATHS = {"mailjet": "/v4/sms/*", "ovh": "/1.0/sms/*/outgoing/*",
+              "twilio": "/2010-04-01/Accounts/*/Messages/*.json"}
 
 
 @pytest.mark.django_db

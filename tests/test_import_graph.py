@@ -14,10 +14,8 @@ import django_sms
 
 PACKAGE = Path(django_sms.__file__).parent
 
-#: Parts of the package outside the core whose imports this test does not follow: the test
-#: helpers, and the REST API, whose own circle (views <-> schema <-> serializers) is being
-#: removed on its own branch.
-EXCLUDED = ("django_sms.testing", "django_sms.api")
+#: Parts of the package whose imports this test does not follow: the test helpers.
+EXCLUDED = ("django_sms.testing",)
 
 
 def module_name(path: Path) -> str:

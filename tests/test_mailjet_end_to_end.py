@@ -103,3 +103,14 @@ def test_many_sends_through_the_alias_share_one_connection(sandbox: Sandbox) -> 
 
     assert len(sandbox.messages) == 50
     assert sandbox.connection_count == 1
+
+
+def test_sent_at_is_never_earlier_than_the_message_itself(sandbox: Sandbox) -> None:
+    # Mailjet's CreationTS is whole seconds (and another machine's clock): the provider's time
+    # is kept on the event, the message's timestamps never go before its own creation.
+    message = send_sms("Hello", to="+33612345678", using="mj")
+
+    message.refresh_from_db()
+    accepted = message.events.get(status=Status.ACCEPTED)
+    assert accepted.occurred_at is not None and accepted.occurred_at < message.created_at
+    assert message.sent_at is not None and message.sent_at >= message.created_at

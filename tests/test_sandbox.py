@@ -597,8 +597,13 @@ def test_smssandbox_command_serves_until_terminated() -> None:
         assert any(line.startswith(f"  vonage: base_url={url}, application_id=")
                    for line in banner), banner
         assert not any(line.startswith("  ovh: base_url=") for line in banner)
+        assert any(line.startswith(f"  aws: endpoint_url={url}/aws, aws_access_key_id=")
+                   for line in banner), banner
+        assert any(line.startswith(f"  twilio: base_url={url}, account_sid=")
+                   for line in banner), banner
         assert banner[-1] == (
-            f'Use it with OPTIONS {{"base_url": "{url}"}} for mailjet, vonage; '
+            f'Use it with OPTIONS {{"endpoint_url": "{url}/aws"}} for aws; '
+            f'{{"base_url": "{url}"}} for mailjet, twilio, vonage; '
             f'{{"endpoint": "{url}"}} for ovh. Quit with CONTROL-C.'
         )
 

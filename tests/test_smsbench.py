@@ -126,7 +126,7 @@ def test_a_quick_run_prints_the_table_writes_the_report_and_drops_its_database(t
 
 @pytest.mark.slow
 @needs_postgres
-@pytest.mark.parametrize("provider", ["mailjet", "ovh"])
+@pytest.mark.parametrize("provider", ["mailjet", "ovh", "twilio"])
 def test_the_per_message_rows_run_through_each_provider(tmp_path, provider):
     output, _, _ = run_benchmark(tmp_path, "--only", "send", "--provider", provider)
 
@@ -163,7 +163,7 @@ def test_only_takes_known_measurements_in_table_order():
 
 
 def test_the_provider_is_one_of_the_table():
-    assert set(PROVIDERS) == {"vonage", "mailjet", "ovh"}
+    assert set(PROVIDERS) == {"vonage", "mailjet", "ovh", "twilio"}
     assert parser().parse_args(["--provider", "ovh"]).provider == "ovh"
     assert parser().parse_args([]).provider == "vonage"
     with pytest.raises(SystemExit):

@@ -116,6 +116,14 @@ def test_webhook_insecure_opens_only_an_unconfigured_backend():
     assert "no secret" in refused(backend, callback(key=""))
 
 
+@pytest.mark.parametrize("value", ["false", "0", "yes", 1, ["x"]])
+def test_webhook_insecure_other_than_true_keeps_the_backend_closed(value):
+    # A string read from the environment ("false") is truthy; servers run no system check.
+    backend = AcmeBackend(webhook_insecure=value)
+    assert "fail closed" in refused(backend, callback(key=""))
+    assert backend.webhook_protection("status").startswith("refused")
+
+
 def test_a_malformed_secret_option_refuses_everything_and_is_a_check_error():
     backend = AcmeBackend(signing_key=SIGNING_KEY, webhook_secret={"not": "a list"})
     assert "'webhook_secret' must be a string or a list" in refused(

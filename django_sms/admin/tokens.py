@@ -23,6 +23,7 @@ from django_sms.admin.changelist import SafeChangeListMixin
 from django_sms.admin.common import CHANGE_FORM_TOO, admin_change_url, admin_url, own_fields
 from django_sms.admin.owners import OwnerFormMixin, owner_label
 from django_sms.models import AbstractAPIToken
+from django_sms.tokens import create_token, revoke
 
 #: Session key holding a new token's secret until the page that shows it is opened.
 SECRET_SESSION_KEY = "django_sms_token_secret:{pk}"
@@ -100,8 +101,6 @@ class APITokenAdmin(SafeChangeListMixin, admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        from django_sms.tokens import create_token
-
         token, secret = create_token(
             form.cleaned_data["owner"],
             name=form.cleaned_data["name"],
@@ -163,8 +162,6 @@ class APITokenAdmin(SafeChangeListMixin, admin.ModelAdmin):
         description=_("Revoke selected tokens"), permissions=["change"], **CHANGE_FORM_TOO
     )
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        from django_sms.tokens import revoke
-
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
             revoke(token)

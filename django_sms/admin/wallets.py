@@ -19,6 +19,7 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,7 @@ from django_sms.admin.owners import OwnerFormMixin, owner_label
 from django_sms.conf import sms_settings
 from django_sms.exceptions import WalletError
 from django_sms.models import AbstractWallet, LedgerEntry
+from django_sms.wallets import deposit, get_or_create_wallet, verify
 
 #: Ledger entries shown on a wallet's page; the ledger list shows them all.
 RECENT_LEDGER_ENTRIES = 50
@@ -171,8 +173,6 @@ class WalletAdmin(SafeChangeListMixin, admin.ModelAdmin):
             if own:
                 obj.save(update_fields=own)
             return
-        from django_sms.wallets import get_or_create_wallet
-
         wallet = get_or_create_wallet(form.cleaned_data["owner"], form.cleaned_data["currency"])
         if own:
             for name in own:  # as the form set them on ``obj`` (defaults kept when left out)
@@ -226,8 +226,6 @@ class WalletAdmin(SafeChangeListMixin, admin.ModelAdmin):
 
     def deposit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """A form that credits the wallet through ``django_sms.wallets.deposit``."""
-        from django_sms.wallets import deposit
-
         wallet = self.get_object(request, object_id)
         if wallet is None:
             raise Http404(_("This wallet does not exist."))
@@ -278,8 +276,6 @@ class WalletAdmin(SafeChangeListMixin, admin.ModelAdmin):
         description=_("Verify now (activate at once)"), permissions=["change"], **CHANGE_FORM_TOO
     )
     def verify_now(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        from django_sms.wallets import verify
-
         count = 0
         for wallet in queryset.filter(verified_at__isnull=True):
             verify(wallet, by=request.user)
@@ -359,7 +355,5 @@ def wallet_state(wallet: AbstractWallet) -> str:
 
 
 def _delay_text(delay: Any) -> str:
-    from django.utils.timesince import timeuntil
-
     now = timezone.now()
     return timeuntil(now + delay, now)

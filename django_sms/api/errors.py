@@ -43,6 +43,7 @@ TOO_MANY_REQUESTS = "djsms-0002"
 NOT_FOUND = "djsms-0003"
 METHOD_NOT_ALLOWED = "djsms-0004"
 BAD_REQUEST = "djsms-0005"
+INVALID_PERIOD = "djsms-0006"
 
 
 class MailjetError(exceptions.APIException):

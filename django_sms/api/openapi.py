@@ -10,6 +10,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from django_sms.api.schema import SCHEMA_SETTINGS
+from django_sms.api.views import MailjetAPIView
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -33,3 +34,14 @@ class ApiSchemaView(SpectacularJSONAPIView):
 
     authentication_classes: list[Any] = []
     custom_settings = SCHEMA_SETTINGS
+
+
+def only_sms_api(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
+    """drf-spectacular preprocessing hook: keep the SMS API's endpoints only."""
+    return [
+        endpoint
+        for endpoint in endpoints
+        if isinstance(getattr(endpoint[3], "cls", None), type)
+        and issubclass(endpoint[3].cls, MailjetAPIView)
+        and getattr(endpoint[3], "initkwargs", {}).get("in_schema", True)
+    ]

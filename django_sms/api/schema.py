@@ -27,7 +27,7 @@ SCHEMA_SETTINGS: dict[str, Any] = {
     ),
     "VERSION": "v4",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["django_sms.api.schema.only_sms_api"],
+    "PREPROCESSING_HOOKS": ["django_sms.api.openapi.only_sms_api"],
 }
 
 
@@ -76,15 +76,3 @@ def auto_schema() -> Any:
     from drf_spectacular.openapi import AutoSchema
 
     return AutoSchema()
-
-
-def only_sms_api(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
-    """drf-spectacular preprocessing hook: keep the SMS API's endpoints only."""
-    from django_sms.api.views import MailjetAPIView
-
-    return [
-        endpoint
-        for endpoint in endpoints
-        if isinstance(getattr(endpoint[3], "cls", None), type)
-        and issubclass(endpoint[3].cls, MailjetAPIView)
-    ]

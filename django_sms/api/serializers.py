@@ -12,8 +12,12 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
+from django_sms.api import errors
+from django_sms.api.errors import MailjetError
 from django_sms.api.schema import schema_field
+from django_sms.api.timestamps import LATEST, parse_timestamp
 from django_sms.models import AbstractMessage, ChargeStatus
 from django_sms.status import Status
 
@@ -92,6 +96,21 @@ def charged(message: AbstractMessage) -> Decimal:
     return Decimal(0)
 
 
+#: Mailjet's codes of a message the provider has not taken (yet): no ``SentTS``.
+NOT_SENT_CODES = frozenset({0, 1})
+
+
+def sent_ts(message: AbstractMessage, code: int) -> int | str:
+    """Mailjet's ``SentTS``: "" while the message is pending (``sent_pending``, or ``unknown``),
+    as Mailjet answers, and never earlier than ``CreationTS``, whatever the provider's clock
+    said."""
+    # A provider that reports "delivered" at once never stamps sent_at.
+    sent = message.sent_at or message.delivered_at
+    if code in NOT_SENT_CODES or sent is None:
+        return ""
+    return timestamp(max(sent, message.created_at))
+
+
 def _common(message: AbstractMessage) -> dict[str, Any]:
     status = MAILJET_STATUSES[STATUS_CODES.get(message.status, 0)]
     return {
@@ -100,8 +119,7 @@ def _common(message: AbstractMessage) -> dict[str, Any]:
         "MessageId": str(message.reference),
         "SmsCount": message.segments,
         "CreationTS": timestamp(message.created_at),
-        # A provider that reports "delivered" at once never stamps sent_at.
-        "SentTS": timestamp(message.sent_at or message.delivered_at),
+        "SentTS": sent_ts(message, status.code),
         "Cost": {"Value": float(charged(message)), "Currency": message.price_currency},
         "Status": {"Code": status.code, "Name": status.name, "Description": status.description},
     }
@@ -129,25 +147,183 @@ def message_item(message: AbstractMessage) -> dict[str, Any]:
 # -- schema ------------------------------------------------------------------------------------
 
 
+class MailjetStringField(serializers.CharField):
+    """A required JSON string. DRF's ``CharField`` turns numbers into text; Mailjet answers
+    ``mj-0004 Type mismatch`` for them, so anything but a string is ``invalid`` here."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+def e164_prefix(value: str) -> None:
+    """Mailjet takes numbers in E.164 only: a national number is an unsupported country."""
+    if not value.startswith("+"):
+        raise serializers.ValidationError(
+            "To must be in E.164 format: '+', the country code, then the number (+33600000000).",
+            code="unsupported_country",
+        )
+
+
 class SendSMSSerializer(serializers.Serializer):
-    From = serializers.CharField(
+    """The body of ``POST v4/sms-send``: its shape and lengths. What the values mean (a
+    valid mobile number, an allowed sender ID, a text that fits) is checked by the pipeline.
+    """
+
+    From = MailjetStringField(
         min_length=3,
         max_length=11,
         trim_whitespace=False,
         help_text="Sender ID: 3-11 letters, digits, spaces or . - _ &, with a letter; or a number.",
     )
-    To = serializers.CharField(
+    To = MailjetStringField(
         min_length=1,
         max_length=20,
         trim_whitespace=False,
+        validators=[e164_prefix],
         help_text="Recipient in E.164 format: '+', country code, number (+33600000000).",
     )
-    Text = serializers.CharField(
+    Text = MailjetStringField(
         min_length=1,
+        # Far above 5 parts: refused before the text is even analysed.
         max_length=10000,
         trim_whitespace=False,
         help_text="The message: at most MAX_SEGMENTS parts (5: 765 GSM-7 or 335 UCS-2 characters).",
     )
+
+
+#: DRF's error codes, grouped as Mailjet reports them: the first group any property falls in
+#: decides the answer, and every property in that group is named in ``ErrorRelatedTo``.
+#: Mailjet: "A mandatory property is missing or with null value" is mj-0003.
+_MISSING = {"required", "null"}
+_WRONG_TYPE = {
+    "invalid",
+    "null_characters_not_allowed",
+    "surrogate_characters_not_allowed",
+}
+_TOO_SHORT = {"blank", "min_length"}
+_TOO_LONG = {"max_length"}
+_COUNTRY = {"unsupported_country"}
+_DATETIME = {"invalid_datetime"}
+
+
+def validated_send(data: Any) -> dict[str, str]:
+    """The body of ``POST v4/sms-send`` validated, or the :class:`MailjetError` Mailjet
+    would answer."""
+    return validated(SendSMSSerializer(data=data), "SendSMSPayload")
+
+
+def validated(serializer: serializers.Serializer, payload_type: str) -> dict[str, Any]:
+    """``serializer``'s validated data, or the :class:`MailjetError` Mailjet would answer:
+    missing properties first, then wrong types, then lengths, then formats."""
+    if serializer.is_valid():
+        return dict(serializer.validated_data)
+    codes: dict[str, set[str]] = {
+        name: {str(detail.code) for detail in details}
+        for name, details in serializer.errors.items()
+    }
+    if api_settings.NON_FIELD_ERRORS_KEY in codes:
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "{payload_type}".'
+        )
+    fields = serializer.fields
+
+    def named(group: set[str]) -> list[str]:
+        # In the serializer's field order, which is the errors' order.
+        return [name for name, found in codes.items() if found & group]
+
+    def first_message(names: list[str]) -> str:
+        return str(serializer.errors[names[0]][0])
+
+    if missing := named(_MISSING):
+        raise MailjetError(400, errors.MISSING_PROPERTY, "Missing mandatory property.", missing)
+    if wrong := named(_WRONG_TYPE):
+        expected = getattr(fields[wrong[0]], "mailjet_type", "string")
+        reasons = sorted(
+            {
+                "it contains a NUL character"
+                for name in wrong
+                if "null_characters_not_allowed" in codes[name]
+            }
+            | {
+                "it contains an unpaired UTF-16 surrogate"
+                for name in wrong
+                if "surrogate_characters_not_allowed" in codes[name]
+            }
+        )
+        why = f": {'; '.join(reasons)}" if reasons else ""
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "{expected}"{why}.', wrong
+        )
+    if short := named(_TOO_SHORT):
+        minimum = getattr(fields[short[0]], "min_length", None) or 1
+        raise MailjetError(
+            400,
+            errors.TOO_SHORT,
+            f"Characters limit below the minimum for the property. Min allowed - {minimum}.",
+            short,
+        )
+    if long := named(_TOO_LONG):
+        maximum = getattr(fields[long[0]], "max_length", None)
+        raise MailjetError(
+            400,
+            errors.TOO_LONG,
+            f"Characters limit exceeded for the property. Max allowed - {maximum}.",
+            long,
+        )
+    if country := named(_COUNTRY):
+        raise MailjetError(
+            400,
+            errors.UNSUPPORTED_COUNTRY,
+            f"Unsupported country code. {first_message(country)}",
+            country,
+        )
+    if dates := named(_DATETIME):
+        raise MailjetError(400, errors.INVALID_DATETIME, first_message(dates), dates)
+    # A code this mapping does not know (a validator added later): still Mailjet's shape.
+    name = next(iter(codes))
+    raise MailjetError(400, errors.BAD_REQUEST, first_message([name]), [name])
+
+
+@schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0, "maximum": int(LATEST.timestamp())},
+            {"type": "string", "format": "date-time"},
+        ],
+        "description": "Unix seconds or an RFC 3339 date-time (without an offset: UTC).",
+    }
+)
+class TimestampField(serializers.Field):
+    """Unix seconds (a JSON integer) or an RFC 3339 date-time string, as a UTC datetime."""
+
+    mailjet_type = "timestamp"
+    default_error_messages = {
+        "invalid": "Expected Unix seconds (an integer) or an RFC 3339 date-time (a string)."
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        try:
+            return parse_timestamp(data, self.field_name or "timestamp")
+        except MailjetError as exc:
+            raise serializers.ValidationError(exc.error_message, code="invalid_datetime") from None
+
+    def to_representation(self, value: datetime) -> int:
+        return int(value.timestamp())
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    """The body of ``POST v4/sms/export``: the period to export."""
+
+    FromTS = TimestampField(help_text="Start of the period (at most one year ago).")
+    ToTS = TimestampField(help_text="End of the period (after FromTS).")
+
+
+def validated_export(data: Any) -> dict[str, datetime]:
+    return validated(ExportRequestSerializer(data=data), "SMSExportPayload")
 
 
 class CostSerializer(serializers.Serializer):
@@ -207,3 +383,36 @@ class ErrorSerializer(serializers.Serializer):
     StatusCode = serializers.IntegerField()
     ErrorMessage = serializers.CharField()
     ErrorRelatedTo = serializers.ListField(child=serializers.CharField())
+
+
+#: Mailjet's export status table (Code -> Name, Description).
+EXPORT_STATUSES: dict[int, tuple[str, str]] = {
+    1: ("PENDING", "The request is accepted."),
+    2: ("IN_PROGRESS", "The export is in progress."),
+    3: ("COMPLETED", "The export completed without errors."),
+    4: ("ERROR", "The export is in error state."),
+}
+
+
+class ExportStatusSerializer(serializers.Serializer):
+    Code = serializers.IntegerField(min_value=1, max_value=4)
+    Name = serializers.ChoiceField(choices=[name for name, _ in EXPORT_STATUSES.values()])
+    Description = serializers.CharField()
+
+
+class ExportSerializer(serializers.Serializer):
+    ID = serializers.IntegerField(help_text="The export's id, for GET v4/sms/export/{ID}.")
+    CreationTS = serializers.IntegerField(
+        allow_null=True, help_text="Unix seconds when the CSV was made; null until then."
+    )
+    ExpirationTS = serializers.IntegerField(
+        allow_null=True, help_text="Unix seconds until which URL works (7 days); null until then."
+    )
+    Status = ExportStatusSerializer()
+    URL = serializers.URLField(
+        allow_null=True, help_text="Where to download the CSV (no token needed) once completed."
+    )
+    FromTs = serializers.IntegerField(help_text="Start of the period, Unix seconds.")
+    ToTs = serializers.IntegerField(help_text="End of the period, Unix seconds.")
+    FromTS = serializers.IntegerField(help_text="Same as FromTs.")
+    ToTS = serializers.IntegerField(help_text="Same as ToTs.")

@@ -1,5 +1,5 @@
 """The API's views: ``POST v4/sms-send``, ``GET v4/sms``, ``GET v4/sms/{id}``,
-``GET v4/sms/count``, as Mailjet's SMS API v4.
+``GET v4/sms/count``, as Mailjet's SMS API v4 (the export views are in ``export_views``).
 
 Every request is authenticated by an API token; the token's owner's wallet pays and the
 owner sees only messages sent with its tokens. Bad input gets a 4xx in Mailjet's error shape
@@ -9,15 +9,14 @@ pipeline holds any money.
 
 from __future__ import annotations
 
-import math
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -27,8 +26,10 @@ from rest_framework.views import APIView
 from django_sms import encoding
 from django_sms.api import errors
 from django_sms.api.authentication import BearerTokenAuthentication, HasAPIToken
+from django_sms.api.daily_limit import DailyLimitReached, Reservation, reserve
 from django_sms.api.errors import MailjetError, exception_handler
 from django_sms.api.parsers import JSONOnlyNegotiation, MailjetJSONParser
+from django_sms.api.queries import owner_messages
 from django_sms.api.schema import auto_schema, extend_operation, parameter
 from django_sms.api.serializers import (
     MAILJET_STATUSES,
@@ -41,8 +42,10 @@ from django_sms.api.serializers import (
     message_item,
     send_response,
     statuses_for_codes,
+    validated_send,
 )
 from django_sms.api.throttling import TokenRateThrottle
+from django_sms.api.timestamps import parse_timestamp
 from django_sms.conf import sms_settings
 from django_sms.exceptions import (
     CountryNotAllowed,
@@ -74,10 +77,6 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 200
 #: days later would never go out.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
-SENDER_MIN_LENGTH, SENDER_MAX_LENGTH = 3, 11
-RECIPIENT_MAX_LENGTH = 20
-TEXT_MAX_LENGTH = 10000  # far above 5 parts; refused before the text is even analysed
-
 LIMIT_DEFAULT, LIMIT_MAX = 10, 1000
 OFFSET_MAX = 2**31 - 1
 #: Without ``FromTS``, lists and counts cover the last 3 months, as Mailjet's do.
@@ -91,20 +90,32 @@ ERRORS = {
 }
 
 
-class MailjetAPIView(APIView):
-    """Base of the API's views: bearer tokens, per-token throttling, JSON, Mailjet errors."""
+class PublicJSONView(APIView):
+    """Base of every view under ``v4/``: JSON in and out, errors in Mailjet's shape; no
+    authentication (the views that need a token add it)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+    parser_classes = [MailjetJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
+    schema = None  # not one of the API's endpoints
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+
+class MailjetAPIView(PublicJSONView):
+    """Base of the API's endpoints: bearer tokens, per-token throttling."""
 
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [HasAPIToken]
     throttle_classes = [TokenRateThrottle]
-    parser_classes = [MailjetJSONParser]
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = JSONOnlyNegotiation
     if auto_schema() is not None:
         schema = auto_schema()
-
-    def get_exception_handler(self) -> Any:
-        return exception_handler
+    #: False for the URL aliases mailjet-rest's helpers call (left out of the schema).
+    in_schema = True
 
     @property
     def token(self) -> AbstractAPIToken:
@@ -114,85 +125,44 @@ class MailjetAPIView(APIView):
 
     def owner_messages(self) -> QuerySet[AbstractMessage]:
         """Messages sent with any token of this token's owner."""
-        return get_message_model()._default_manager.filter(
-            token__owner_type_id=self.token.owner_type_id, token__owner_id=self.token.owner_id
-        )
+        return owner_messages(self.token.owner_type_id, self.token.owner_id)
+
+
+class UnknownURLView(PublicJSONView):
+    """Any other URL under ``v4/``, whatever the method: a JSON 404 in Mailjet's shape, with
+    the right URL when the client added a trailing slash. No authentication: which URLs
+    exist is public."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        where = f"{request.method} {request.path}"
+        without_slash = request.path_info.rstrip("/")
+        if without_slash != request.path_info and api_view_at(without_slash):
+            right = request.path[: len(request.path) - len(request.path_info)] + without_slash
+            raise MailjetError(
+                404,
+                errors.NOT_FOUND,
+                f"No such endpoint: {where}. The API's URLs have no trailing slash: {right}.",
+            )
+        raise MailjetError(404, errors.NOT_FOUND, f"No such endpoint: {where}.")
+
+
+def api_view_at(path_info: str) -> bool:
+    """Whether ``path_info`` is one of the API's endpoints."""
+    try:
+        match = resolve(path_info)
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "cls", None)
+    return isinstance(view_class, type) and issubclass(view_class, MailjetAPIView)
 
 
 # -- POST v4/sms-send --------------------------------------------------------------------------
 
 
-@dataclass
-class SendPayload:
-    sender: str
-    to: str
-    text: str
-
-
-def parse_send_payload(data: Any) -> SendPayload:
-    """Validate the body's shape the way Mailjet reports it: missing properties, then types,
-    then lengths. The meaning of each value (a valid number, a valid sender) is checked by
-    the pipeline."""
-    if not isinstance(data, dict):
-        raise MailjetError(
-            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "SendSMSPayload".'
-        )
-    missing = [name for name in ("From", "To", "Text") if name not in data]
-    if missing:
-        raise MailjetError(400, errors.MISSING_PROPERTY, "Missing mandatory property.", missing)
-    wrong = [name for name in ("From", "To", "Text") if not isinstance(data[name], str)]
-    if wrong:
-        raise MailjetError(
-            400, errors.TYPE_MISMATCH, 'Type mismatch. Expected type "string".', wrong
-        )
-    sender, to, text = data["From"], data["To"], data["Text"]
-    for name, value in (("From", sender), ("To", to), ("Text", text)):
-        problem = not_text(value)
-        if problem:
-            raise MailjetError(
-                400,
-                errors.TYPE_MISMATCH,
-                f'Type mismatch. Expected type "string": {problem}.',
-                [name],
-            )
-    for name, value, minimum in (
-        ("From", sender, SENDER_MIN_LENGTH),
-        ("To", to, 1),
-        ("Text", text, 1),
-    ):
-        if len(value) < minimum:
-            raise MailjetError(
-                400,
-                errors.TOO_SHORT,
-                f"Characters limit below the minimum for the property. Min allowed - {minimum}.",
-                [name],
-            )
-    for name, value, maximum in (
-        ("From", sender, SENDER_MAX_LENGTH),
-        ("To", to, RECIPIENT_MAX_LENGTH),
-        ("Text", text, TEXT_MAX_LENGTH),
-    ):
-        if len(value) > maximum:
-            raise MailjetError(
-                400,
-                errors.TOO_LONG,
-                f"Characters limit exceeded for the property. Max allowed - {maximum}.",
-                [name],
-            )
-    if not to.startswith("+"):
-        raise MailjetError(
-            400,
-            errors.UNSUPPORTED_COUNTRY,
-            "Unsupported country code. To must be in E.164 format: '+', the country code, "
-            "then the number (+33600000000).",
-            ["To"],
-        )
-    return SendPayload(sender, to, text)
-
-
 def not_text(value: str) -> str:
-    """Why ``value`` cannot be stored as text ("" when it can): JSON can carry a NUL or an
-    unpaired UTF-16 surrogate, which no database column accepts."""
+    """Why a header's ``value`` cannot be stored as text ("" when it can): no database column
+    accepts a NUL or an unpaired UTF-16 surrogate."""
     if "\x00" in value:
         return "it contains a NUL character"
     try:
@@ -230,29 +200,45 @@ class SendView(MailjetAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        payload = parse_send_payload(request.data)
+        payload = validated_send(request.data)
         keys = self.idempotency_keys(request)
         key = keys[0] if keys else None
         existing = self.previous_send(keys)
         if existing is not None:
             return Response(send_response(existing))
         wallet = self.paying_wallet(request)
-        self.check_daily_limit(payload.text)
-        sms = SMS(text=payload.text, to=payload.to, sender=payload.sender, idempotency_key=key)
+        sms = SMS(
+            text=payload["Text"], to=payload["To"], sender=payload["From"], idempotency_key=key
+        )
+        reservation = self.reserve_daily_parts(payload["Text"])
         try:
-            message = sms.send(wallet=wallet, token=self.token, fail_silently=True)
+            message, stored = self.send(sms, wallet, keys)
+        except BaseException:
+            reservation.release()
+            raise
+        if not stored or message.charge_status == ChargeStatus.RELEASED:
+            # Another request's message, or one that never reached a carrier: not counted.
+            reservation.release()
+        return Response(send_response(message))
+
+    def send(
+        self, sms: SMS, wallet: AbstractWallet, keys: list[str]
+    ) -> tuple[AbstractMessage, bool]:
+        """Send ``sms`` through the pipeline: the message, and whether this request stored
+        it. Refusals become Mailjet's errors."""
+        try:
+            return sms.send(wallet=wallet, token=self.token, fail_silently=True), True
         except IntegrityError:
             # The same Idempotency-Key sent twice at once: the other request stored it first.
             existing = self.previous_send(keys)
             if existing is None:
                 raise
-            message = existing
+            return existing, False
         except Exception as exc:
             error = send_error(exc)
             if error is None:
                 raise
             raise error from exc
-        return Response(send_response(message))
 
     def idempotency_keys(self, request: Request) -> list[str]:
         """The stored forms of the client's ``Idempotency-Key``: today's, then yesterday's.
@@ -334,35 +320,22 @@ class SendView(MailjetAPIView):
             )
         return wallets[0]
 
-    def check_daily_limit(self, text: str) -> None:
-        """Refuse when the owner's SMS parts sent today would pass ``API_DAILY_LIMIT``.
+    def reserve_daily_parts(self, text: str) -> Reservation:
+        """Count the parts of ``text`` against the owner's ``API_DAILY_LIMIT`` for today, or
+        refuse with Mailjet's ``400 sms-0003``.
 
-        Counts the parts of the messages sent today (in the site's time zone) with the
-        owner's tokens, except those released because they never reached a carrier.
-        Concurrent requests may pass it by the parts in flight at that moment.
+        A 400, which clients do not retry: a 429 with a Retry-After of hours would hold a
+        retrying client (mailjet-rest) until midnight.
         """
         limit = sms_settings.API_DAILY_LIMIT
         if not limit:
-            return
-        needed = encoding.analyze(text).segments
-        start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-        used = (
-            self.owner_messages()
-            .filter(created_at__gte=start)
-            .exclude(charge_status=ChargeStatus.RELEASED)
-            .aggregate(parts=Sum("segments"))["parts"]
-            or 0
-        )
-        if used + needed > limit:
-            tomorrow = start + timedelta(days=1)
-            retry = max(1, math.ceil((tomorrow - timezone.now()).total_seconds()))
+            return Reservation(self.token.owner_type_id, self.token.owner_id, date.min, 0)
+        try:
+            return reserve(self.token, encoding.analyze(text).segments, limit)
+        except DailyLimitReached as exc:
             raise MailjetError(
-                429,
-                errors.DAILY_LIMIT,
-                f"SMS per day limit reached. {used} of {limit} SMS parts were sent today; "
-                f"this message needs {needed}.",
-                headers={"Retry-After": str(retry)},
-            )
+                400, errors.DAILY_LIMIT, f"SMS per day limit reached. {exc}"
+            ) from None
 
 
 def send_error(exc: Exception) -> MailjetError | None:
@@ -376,8 +349,9 @@ def send_error(exc: Exception) -> MailjetError | None:
     if isinstance(exc, WalletInactive):
         return MailjetError(400, errors.INSUFFICIENT_FUNDS, f"Insufficient funds. {exc}")
     if isinstance(exc, CountryNotAllowed | InvalidRecipient):
+        # The message written for people outside the site: str(exc) names its settings.
         return MailjetError(
-            400, errors.UNSUPPORTED_COUNTRY, f"Unsupported country code. {exc}", ["To"]
+            400, errors.UNSUPPORTED_COUNTRY, f"Unsupported country code. {exc.user_message}", ["To"]
         )
     if isinstance(exc, InvalidSender):
         return MailjetError(
@@ -388,7 +362,8 @@ def send_error(exc: Exception) -> MailjetError | None:
             400,
             errors.TOO_LONG,
             "Characters limit exceeded for the property. "
-            f"Max allowed - {max_characters(exc.encoding, exc.max_segments)}. {exc}",
+            f"Max allowed - {max_characters(exc.encoding, exc.max_segments)}. The text needs "
+            f"{exc.segments} {exc.encoding} parts; at most {exc.max_segments} are allowed.",
             ["Text"],
         )
     if isinstance(exc, OptedOut):
@@ -426,32 +401,17 @@ def first(request: Request, name: str) -> str | None:
     return values[0] if values else None
 
 
-_UNIX = re.compile(r"-?[0-9]{1,12}")
-
-
-def parse_timestamp(value: str, name: str) -> datetime:
-    """Unix seconds or an RFC 3339 date-time (naive ones are read as UTC)."""
-    value = value.strip()
-    try:
-        if _UNIX.fullmatch(value):
-            return datetime.fromtimestamp(int(value), tz=UTC)
-        parsed = datetime.fromisoformat(value)
-    except (ValueError, OverflowError, OSError):
-        raise MailjetError(
-            400,
-            errors.INVALID_DATETIME,
-            f"{name} is not a valid RFC3339 datetime nor a Unix timestamp: {value[:50]!r}.",
-            [name],
-        ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 def parse_filters(request: Request) -> Filters:
     now = timezone.now()
     raw_from, raw_to = first(request, "FromTS"), first(request, "ToTS")
     to_ts = parse_timestamp(raw_to, "ToTS") if raw_to else None
     from_ts = parse_timestamp(raw_from, "FromTS") if raw_from else (to_ts or now) - DEFAULT_WINDOW
     to = (first(request, "To") or "").strip() or None
+    if to is not None and (problem := not_text(to)):
+        # No database column holds it (PostgreSQL refuses the query itself).
+        raise MailjetError(
+            400, errors.TYPE_MISMATCH, f'Type mismatch. Expected type "string": {problem}.', ["To"]
+        )
     if to is not None and not to.startswith("+"):
         to = "+" + to  # an unencoded '+' arrives as a space, stripped above
     statuses = None

@@ -95,6 +95,9 @@ class InboundSMS:
     text: str
     occurred_at: datetime | None = None
     keyword: str = ""
+    #: What the provider says the text did: "opt-out", "opt-in" or "" (then our own
+    #: keyword lists decide). Twilio's ``OptOutType`` and similar flags set it.
+    opt_out: str = ""
     raw: Any = None
 
 
@@ -106,7 +109,9 @@ class WebhookRequest:
     be tested with plain values. ``body`` is the raw body exactly as received (signatures
     are computed over it); ``data`` is the parsed JSON object or form fields; ``query`` the
     query string; ``url_secret`` the secret segment of the callback URL, if any; ``url`` the
-    absolute URL called (query string included), which some providers sign.
+    absolute URL as Django rebuilds it (``build_absolute_uri()``: the proxy settings
+    ``SECURE_PROXY_SSL_HEADER`` / ``USE_X_FORWARDED_HOST`` apply) and ``full_path`` the path
+    and query string as received, for signatures computed over the URL (Twilio).
     """
 
     method: str
@@ -117,6 +122,7 @@ class WebhookRequest:
     url_secret: str = ""
     basic_auth: tuple[str, str] | None = None
     url: str = ""
+    full_path: str = ""
 
 
 class BaseSmsBackend:
@@ -225,6 +231,11 @@ class BaseSmsBackend:
 
     def parse_inbound_webhook(self, request: WebhookRequest) -> list[InboundSMS]:
         raise NotImplementedError(f"{self.provider_name} has no inbound webhook.")
+
+    def webhook_answer(self, kind: str) -> tuple[bytes, str] | None:
+        """``(body, content type)`` the provider expects in answer to an accepted webhook
+        (Twilio: empty TwiML for inbound messages); None for the default JSON summary."""
+        return None
 
     def webhook_protection(self, kind: str) -> str:
         """A short description of how callbacks are verified; "" when they are not.

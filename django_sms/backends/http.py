@@ -167,6 +167,9 @@ class ErrorDetails:
     text: str = ""
     status: str | None = None
     transient: bool | None = None
+    #: True when the error means the recipient opted out (Twilio 21610): the pipeline adds
+    #: the number to the opt-out list.
+    opted_out: bool = False
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -382,6 +385,7 @@ class HttpBackend(BaseSmsBackend):
             "response_body": self.scrub(response.text),
             "provider": self.provider_name,
             "status": details.status,
+            "opted_out": details.opted_out,
         }
         if transient:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

@@ -53,7 +53,7 @@ from django_sms.exceptions import (
     PermanentProviderError,
     WebhookPayloadError,
 )
-from django_sms.phone import plus_e164
+from django_sms.phone import e164_digits, plus_e164
 from django_sms.status import FINAL_STATUSES, Status
 
 if TYPE_CHECKING:
@@ -536,8 +536,6 @@ class SmsBackend(ValidatedWebhooksMixin, HttpBackend):
 
     def receiver(self, number: str) -> str:
         """``+33612345678``: OVH wants international numbers with ``+``."""
-        from django_sms.phone import e164_digits
-
         try:
             return "+" + e164_digits(number)
         except InvalidRecipient as exc:  # only reachable when the pipeline is bypassed

@@ -11,7 +11,8 @@ strings while a secret is being rotated). The rules, in one place:
 
 * every validator whose OPTION is set must pass, in the order listed;
 * when none is set the callback is refused (fail closed) unless the OPTION
-  ``webhook_insecure`` is True, which a deploy check reports (django_sms.W103);
+  ``webhook_insecure`` is the boolean True (any other value, even a truthy string, refuses),
+  which a deploy check reports (django_sms.W103);
 * a refusal is a :class:`~django_sms.exceptions.WebhookAuthenticationError` whose text says
   what failed; the webhook view answers 401 and logs it on ``django.security.*``.
 
@@ -196,7 +197,7 @@ class ValidatedWebhooksMixin(BaseSmsBackend):
     def verify_webhook(self, request: WebhookRequest, kind: str) -> None:
         validators = self.configured_validators()
         if not validators:
-            if self.options.get("webhook_insecure"):
+            if self.accepts_unverified():
                 return
             raise WebhookAuthenticationError(self._fail_closed_reason(kind))
         for validator in validators:
@@ -204,6 +205,12 @@ class ValidatedWebhooksMixin(BaseSmsBackend):
                 validator.validate(self, request, kind)
             except ConfigurationError as exc:
                 raise WebhookAuthenticationError(str(exc)) from exc
+
+    def accepts_unverified(self) -> bool:
+        """Whether ``webhook_insecure`` opens an unprotected backend. Only the boolean True
+        does: a string such as ``"false"`` from an environment variable is truthy, and servers
+        run no system check (E012) to catch it, so anything else keeps the door closed."""
+        return self.options.get("webhook_insecure") is True
 
     def _fail_closed_reason(self, kind: str) -> str:
         names = " or ".join(repr(v.option) for v in self.webhook_validators)
@@ -220,7 +227,7 @@ class ValidatedWebhooksMixin(BaseSmsBackend):
                 return " + ".join(v.describe(self) for v in validators)
             except ConfigurationError:
                 return "refused: a webhook secret OPTION is malformed (fail closed)"
-        if self.options.get("webhook_insecure"):
+        if self.accepts_unverified():
             return ""
         return "refused: no webhook secret configured (fail closed)"
 

@@ -12,7 +12,7 @@ from django_sms.models.swappable import message_model_label
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_sms', '0004_event_dedupe_constraint'),
+        ('django_sms', '0005_api_daily_usage_and_exports'),
         migrations.swappable_dependency(message_model_label()),
     ]
 

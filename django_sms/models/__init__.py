@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from django.apps import apps
 
+from django_sms.models.api import APIDailyUsage, SMSExport
 from django_sms.models.inbound import InboundMessage, OptOut
 from django_sms.models.messages import (
     AbstractMessage,
@@ -30,6 +31,7 @@ from django_sms.models.verifications import (
 from django_sms.models.wallets import AbstractWallet, Currency, LedgerEntry, Wallet
 
 __all__ = [
+    "APIDailyUsage",
     "APIToken",
     "AbstractAPIToken",
     "AbstractMessage",
@@ -43,6 +45,7 @@ __all__ = [
     "LedgerEntry",
     "Message",
     "OptOut",
+    "SMSExport",
     "StatusEvent",
     "Verification",
     "VerificationLock",

@@ -18,6 +18,11 @@ so a test using them checks the backend rather than agreeing with it. Options br
 purpose: another ``signature_secret``, an old ``iat``, ``tamper=True`` (the body changes
 after signing), ``sign=False`` (no header) or ``algorithm="none"``.
 
+Twilio callbacks (:func:`twilio_status_callback`, :func:`twilio_inbound_callback`) are form
+posts with ``X-Twilio-Signature`` over the URL, computed by the sandbox's signing code (not
+the backend's); the URL signed is the alias's ``public_base_url`` (else
+``http://testserver``, Django's test client) + the path.
+
 Secrets default to the ones configured for the alias in ``SMS_BACKENDS`` (the first, when
 several are listed for rotation). Signing needs PyJWT (``pip install
 django-transactional-sms[vonage]``).
@@ -40,6 +45,7 @@ from urllib.parse import urlencode
 
 from django_sms.backends.handler import configured_backends
 from django_sms.exceptions import ConfigurationError
+from django_sms.testing.sandbox.providers.twilio import twilio_signature
 from django_sms.webhooks import webhook_path
 
 __all__ = [
@@ -47,6 +53,8 @@ __all__ = [
     "ovh_status_callback",
     "post_callback",
     "send_callback",
+    "twilio_inbound_callback",
+    "twilio_status_callback",
     "vonage_inbound_callback",
     "vonage_signature",
     "vonage_status_callback",
@@ -391,6 +399,124 @@ def ovh_status_callback(
         headers,
         urlencode(params).encode(),
         "application/x-www-form-urlencoded",
+    )
+
+
+# -- Twilio -------------------------------------------------------------------------------------
+
+
+def twilio_status_callback(
+    message: Any = None,
+    *,
+    status: str = "delivered",
+    message_sid: str | None = None,
+    error_code: str = "",
+    to: str | None = None,
+    from_: str = "+15017122661",
+    extra: Mapping[str, str] | None = None,
+    alias: str = "default",
+    path: str | None = None,
+    base_url: str | None = None,
+    auth_token: str | None = None,
+    sign: bool = True,
+    tamper: bool = False,
+) -> Callback:
+    """A status callback as Twilio posts it: form fields, ``X-Twilio-Signature`` over the URL.
+
+    With ``message`` (a stored message), ``MessageSid`` and ``To`` come from it and our
+    reference is in the URL's query string (``?sms_ref=``), as the backend asks Twilio.
+    ``status`` is Twilio's word (``sent``, ``delivered``, ``undelivered``...). The URL
+    signed is ``base_url`` + the path: default the alias's ``public_base_url``, else
+    ``http://testserver`` (what Django's test client is). ``auth_token`` defaults to the
+    alias's (the first, during a rotation); ``sign=False`` leaves the signature out,
+    ``tamper=True`` changes the status after signing.
+    """
+    sid = message_sid or (message.provider_message_id if message is not None else "") or (
+        "SM" + uuid.uuid4().hex)
+    fields = {
+        "AccountSid": str(_options(alias).get("account_sid") or "AC" + "0" * 32),
+        "ApiVersion": "2010-04-01",
+        "From": from_,
+        "MessageSid": sid,
+        "MessageStatus": status,
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "To": to or (message.to if message is not None else "+15558675310"),
+    }
+    if error_code:
+        fields["ErrorCode"] = error_code
+    fields.update(extra or {})
+    if path is None:
+        path = webhook_path(alias, "status")
+        if message is not None:
+            path += "?" + urlencode({"sms_ref": str(message.reference)})
+    tampered = {**fields, "MessageStatus": "failed" if status != "failed" else "delivered"}
+    return _twilio_callback(fields, tampered, alias, path, base_url, auth_token, sign, tamper)
+
+
+def twilio_inbound_callback(
+    from_number: str,
+    text: str,
+    *,
+    to_number: str = "+15017122661",
+    opt_out_type: str = "",
+    message_sid: str | None = None,
+    alias: str = "default",
+    path: str | None = None,
+    base_url: str | None = None,
+    auth_token: str | None = None,
+    sign: bool = True,
+    tamper: bool = False,
+) -> Callback:
+    """An incoming message as Twilio posts it ("A message comes in"), signed as above;
+    ``opt_out_type="STOP"`` adds ``OptOutType`` (Advanced Opt-Out)."""
+    sid = message_sid or "SM" + uuid.uuid4().hex
+    fields = {
+        "AccountSid": str(_options(alias).get("account_sid") or "AC" + "0" * 32),
+        "ApiVersion": "2010-04-01",
+        "Body": text,
+        "From": from_number,
+        "MessageSid": sid,
+        "NumMedia": "0",
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "To": to_number,
+    }
+    if opt_out_type:
+        fields["OptOutType"] = opt_out_type
+    tampered = {**fields, "Body": text + "!"}
+    return _twilio_callback(fields, tampered, alias, path or webhook_path(alias, "inbound"),
+                            base_url, auth_token, sign, tamper)
+
+
+def _twilio_callback(
+    fields: dict[str, str],
+    tampered: dict[str, str],
+    alias: str,
+    path: str,
+    base_url: str | None,
+    auth_token: str | None,
+    sign: bool,
+    tamper: bool,
+) -> Callback:
+    options = _options(alias)
+    origin = (base_url or str(options.get("public_base_url") or "") or "http://testserver")
+    headers: dict[str, str] = {}
+    if sign:
+        token = auth_token or _first(options.get("auth_token"))
+        if not token:
+            raise ConfigurationError(
+                f"SMS backend {alias!r} has no 'auth_token': pass auth_token= to sign."
+            )
+        url = origin.rstrip("/") + path
+        headers["X-Twilio-Signature"] = twilio_signature(token, url, list(fields.items()))
+    return Callback(
+        method="POST",
+        path=path,
+        headers=headers,
+        body=urlencode(tampered if tamper else fields).encode(),
+        content_type="application/x-www-form-urlencoded",
     )
 
 

@@ -62,7 +62,10 @@ CHECK_FAILURES = {
 }
 
 
-class VerificationError(exceptions.APIException):
+class VerificationAPIError(exceptions.APIException):
+    """An endpoint's refusal: its HTTP status, stable ``code`` and extra fields (kept apart
+    from ``django_sms.exceptions.VerificationError``, which the Python API raises)."""
+
     def __init__(self, status_code: int, code: str, detail: str, **extra: Any) -> None:
         self.status_code = status_code
         self.error_code = code
@@ -137,7 +140,7 @@ class CheckThrottle(VerificationThrottle):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error of these views as ``{"code", "detail", ...}``."""
     headers: dict[str, str] = {}
-    if isinstance(exc, VerificationError):
+    if isinstance(exc, VerificationAPIError):
         body = {"code": exc.error_code, "detail": str(exc.detail), **exc.extra}
         if "retry_after" in exc.extra:
             headers["Retry-After"] = str(exc.extra["retry_after"])
@@ -196,13 +199,13 @@ class StartVerificationView(VerificationAPIView):
                 app_hash=values.get("app_hash"),
             )
         except CountryNotAllowed as exc:
-            raise VerificationError(400, COUNTRY_NOT_ALLOWED,
+            raise VerificationAPIError(400, COUNTRY_NOT_ALLOWED,
                                     "Codes cannot be sent to this country.") from exc
         except InvalidRecipient as exc:
-            raise VerificationError(400, INVALID_NUMBER, exc.user_message,
+            raise VerificationAPIError(400, INVALID_NUMBER, exc.user_message,
                                     reason=exc.code) from exc
         except VerificationRateLimited as exc:
-            raise VerificationError(429, RATE_LIMITED, "Too many codes requested: wait a while.",
+            raise VerificationAPIError(429, RATE_LIMITED, "Too many codes requested: wait a while.",
                                     retry_after=exc.retry_after, scope=exc.scope) from exc
         body = {
             "status": "pending",
@@ -251,4 +254,4 @@ class CheckVerificationView(VerificationAPIView):
             return Response(CheckResponseSerializer(body).data)
         status_code, code, detail = CHECK_FAILURES[result.status]
         extra = {"attempts_left": result.attempts_left} if result.status == "pending" else {}
-        raise VerificationError(status_code, code, detail, **extra)
+        raise VerificationAPIError(status_code, code, detail, **extra)

@@ -5,8 +5,8 @@
   value the backend receives (this runs in the worker in ``ASYNC`` mode, and again on every
   retry). A message whose verification is no longer pending is canceled instead: a stale
   code is never sent, and an admin "resend" of a code message sends nothing.
-- While the provider is called, the code is masked in the HTTP layer's log records
-  (:class:`CodeLogFilter` on the ``django_sms.http`` logger).
+- While the provider is called, the code is masked in the log records that show request
+  bodies (:class:`CodeLogFilter` on the ``django_sms.http`` logger and boto3's).
 - ``post_send`` / ``status_changed``: a provider that echoes the text (Mailjet does, in its
   send and status answers) would put the code into the stored events' raw payloads; those
   strings are replaced by the masked text.
@@ -32,7 +32,11 @@ from django_sms.status import Status
 #: Metadata key of the messages that carry a code.
 METADATA_KEY = "verification_id"
 
-_in_flight: set[str] = set()
+#: The codes being handed to a provider right now, by verification id, masked in the HTTP
+#: layer's log records. Keyed so that a send that ends forgets its own code only: the
+#: codes of sends still in flight in other threads stay masked.
+_in_flight: dict[str, str] = {}
+_in_flight_lock = threading.Lock()
 #: The code handed from ``start_verification()`` to a delivery in the same thread (the
 #: synchronous path): the receiver then needs no query. Other paths unseal the stored copy.
 _handover = threading.local()
@@ -45,7 +49,6 @@ def handing_over(verification_id: Any, code: str) -> Iterator[None]:
         yield
     finally:
         _handover.value = None
-_in_flight_lock = threading.Lock()
 
 
 def _verification_id(message: Any) -> str | None:
@@ -64,7 +67,7 @@ def put_code_in(sender: Any, message: Any, sms: Any, **kwargs: Any) -> None:
         code = handed[1]
         _handover.value = None
         _handover.delivered = verification_id  # the caller erases the sealed copy
-        _send_with(sms, code)
+        _send_with(sms, code, verification_id)
         return
     verification = Verification.objects.filter(pk=verification_id).first()
     if (
@@ -75,13 +78,13 @@ def put_code_in(sender: Any, message: Any, sms: Any, **kwargs: Any) -> None:
         or verification.message_id not in (None, message.pk)
     ):
         raise SendCanceled("The phone verification of this code is no longer pending.")
-    _send_with(sms, codes.unseal(verification.sealed_code, verification.pk))
+    _send_with(sms, codes.unseal(verification.sealed_code, verification.pk), verification_id)
 
 
-def _send_with(sms: Any, code: str) -> None:
+def _send_with(sms: Any, code: str, verification_id: str) -> None:
     sms.text = sms.text.replace(codes.mask(len(code)), code)
     with _in_flight_lock:
-        _in_flight.add(code)
+        _in_flight[verification_id] = code
 
 
 def forget_code(sender: Any, message: Any, result: Any = None, **kwargs: Any) -> None:
@@ -96,9 +99,7 @@ def forget_code(sender: Any, message: Any, result: Any = None, **kwargs: Any) ->
         # transient failure (back to "queued") would.
         Verification.objects.filter(pk=verification_id).update(sealed_code="")
     with _in_flight_lock:
-        _in_flight.difference_update(
-            c for c in list(_in_flight) if codes.mask(len(c)) in masked
-        )
+        _in_flight.pop(verification_id, None)
     # Only a provider that echoed the text (its answer holds it) needs its events scrubbed.
     raw = getattr(result, "raw", None)
     if raw is not None and scrub(raw, masked) != raw:
@@ -154,12 +155,17 @@ def scrub(data: Any, masked: str) -> Any:
     return data
 
 
+#: The loggers that write request or response bodies at DEBUG: the app's HTTP layer, and
+#: botocore's (the AWS backend sends through boto3, which logs each request's body).
+CODE_LOGGERS = ("django_sms.http", "botocore.endpoint", "botocore.parsers")
+
+
 class CodeLogFilter(logging.Filter):
-    """Masks the codes being sent in the log records of the HTTP layer (request bodies)."""
+    """Masks the codes being sent in the log records of :data:`CODE_LOGGERS`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         with _in_flight_lock:
-            in_flight = list(_in_flight)
+            in_flight = list(_in_flight.values())
         if in_flight:
             text = record.getMessage()
             for code in in_flight:
@@ -178,6 +184,7 @@ def connect() -> None:
     status_changed.connect(
         scrub_changed_event, dispatch_uid="django_sms.verification.scrub_changed"
     )
-    http_logger = logging.getLogger("django_sms.http")
-    if not any(isinstance(f, CodeLogFilter) for f in http_logger.filters):
-        http_logger.addFilter(CodeLogFilter())
+    for name in CODE_LOGGERS:
+        http_logger = logging.getLogger(name)
+        if not any(isinstance(f, CodeLogFilter) for f in http_logger.filters):
+            http_logger.addFilter(CodeLogFilter())

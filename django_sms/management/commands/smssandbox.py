@@ -100,16 +100,17 @@ class Command(BaseCommand):
             if provider not in sandbox.handlers:
                 continue
             # Each backend names the option that points at the sandbox: OVH's is "endpoint".
-            options = {sandbox.handlers[provider].url_option: sandbox.url, **values}
+            handler = sandbox.handlers[provider]
+            options = {handler.url_option: sandbox.url + handler.url_path, **values}
             listed = ", ".join(f"{key}={value}" for key, value in options.items())
             self._write(f"  {provider}: {listed}")
         for provider, url in sorted(sandbox.callback_urls.items()):
             self._write(f"  {provider} delivery reports -> {url}")
-        by_option: dict[str, list[str]] = {}
+        by_option: dict[tuple[str, str], list[str]] = {}
         for name, handler in sorted(sandbox.handlers.items()):
-            by_option.setdefault(handler.url_option, []).append(name)
-        pointers = "; ".join(f'{{"{option}": "{sandbox.url}"}} for {", ".join(names)}'
-                             for option, names in by_option.items())
+            by_option.setdefault((handler.url_option, handler.url_path), []).append(name)
+        pointers = "; ".join(f'{{"{option}": "{sandbox.url}{path}"}} for {", ".join(names)}'
+                             for (option, path), names in by_option.items())
         self._write(f"Use it with OPTIONS {pointers}. Quit with CONTROL-C.")
 
     def _log_request(self, record: RecordedRequest) -> None:

@@ -163,10 +163,12 @@ class CallbackScheduler:
             return
         times = dict(stages)
         delays = [times.get(c.stage, stages[-1][1]) for c in callbacks]
+        final = callbacks[-1]
         if outcome.out_of_order:
-            # Same moments, reversed order: the final report arrives first, "sent" last.
-            delays = sorted(delays, reverse=True)
-        final, final_delay = callbacks[-1], delays[-1]
+            # Same moments, reversed order: the final report arrives first, "sent" last
+            # (reports reversed one by one, for providers with several per stage).
+            callbacks, delays = callbacks[::-1], sorted(delays)
+        final_delay = delays[0] if outcome.out_of_order else delays[-1]
         for index in range(1, outcome.duplicates + 1):
             callbacks.append(replace(final))
             delays.append(final_delay + 0.01 * index)

@@ -81,6 +81,20 @@ class SandboxCredentials:
     ovh_application_secret: str = "sandbox-ovh-application-secret"
     ovh_consumer_key: str = "sandbox-ovh-consumer-key"
     ovh_service_name: str = "sms-sandbox-1"
+    #: Twilio: Basic ``twilio_account_sid:twilio_auth_token`` (or the API key pair); the
+    #: auth token also signs the status and inbound callbacks (``X-Twilio-Signature``).
+    twilio_account_sid: str = "AC" + "5a" * 16
+    twilio_auth_token: str = "0123456789abcdef0123456789abcdef"
+    twilio_api_key_sid: str = "SK" + "5b" * 16
+    twilio_api_key_secret: str = "sandbox-twilio-api-key-secret"
+    #: AWS End User Messaging SMS: SigV4 with this access key id (checked for its shape and
+    #: this id; the signature itself is not recomputed).
+    aws_access_key_id: str = "AKIASANDBOXEXAMPLE01"
+    aws_secret_access_key: str = "sandbox/aws/secret/access/key/EXAMPLEKEY"
+    aws_region: str = "eu-west-1"
+    #: The SNS topics the sandbox publishes SMS events and inbound messages to.
+    aws_events_topic_arn: str = "arn:aws:sns:eu-west-1:123456789012:sandbox-sms-events"
+    aws_inbound_topic_arn: str = "arn:aws:sns:eu-west-1:123456789012:sandbox-sms-inbound"
 
     def describe(self) -> dict[str, dict[str, str]]:
         """Per provider, the values to put in a backend's OPTIONS (keys are not secret)."""
@@ -98,5 +112,17 @@ class SandboxCredentials:
                 "application_secret": self.ovh_application_secret,
                 "consumer_key": self.ovh_consumer_key,
                 "service_name": self.ovh_service_name,
+            },
+            "twilio": {
+                "account_sid": self.twilio_account_sid,
+                "auth_token": self.twilio_auth_token,
+                "api_key_sid": self.twilio_api_key_sid,
+                "api_key_secret": self.twilio_api_key_secret,
+            },
+            "aws": {
+                "aws_access_key_id": self.aws_access_key_id,
+                "aws_secret_access_key": self.aws_secret_access_key,
+                "region_name": self.aws_region,
+                "topic_arns": f"{self.aws_events_topic_arn}, {self.aws_inbound_topic_arn}",
             },
         }

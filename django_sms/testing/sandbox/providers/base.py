@@ -130,6 +130,8 @@ class ProviderHandler:
     #: The backend OPTION to set to ``sandbox.url`` (OVH's backend calls it ``endpoint``);
     #: ``smssandbox`` prints it.
     url_option: ClassVar[str] = "base_url"
+    #: Appended to ``sandbox.url`` for that OPTION (AWS's API is served at ``/aws``).
+    url_path: ClassVar[str] = ""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox

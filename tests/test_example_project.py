@@ -95,7 +95,7 @@ def test_five_wrong_codes_show_the_lock_out(client):
     code = last_verification_code(TO)
     for left in (4, 3, 2, 1):
         page = client.post(url, {"code": wrong(code)}).content.decode()
-        assert "This code is not correct." in page
+        assert "This code is not correct or no longer valid." in page
         assert f"{left} attempt{'s' if left > 1 else ''} left." in page
     page = client.post(url, {"code": wrong(code)}).content.decode()
     assert "Locked: too many wrong codes." in page

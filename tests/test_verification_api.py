@@ -9,6 +9,7 @@ import pytest
 from django.contrib import admin
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import timezone
 
 import django_sms
 from django_sms.models import CountryBlock, OptOut, Verification, get_message_model
@@ -45,13 +46,25 @@ def test_start_then_check(client):
 
     wrong = post(client, CHECK, {"to": TO, "code": "abc", "purpose": "signup"})
     assert wrong.status_code == 400
-    assert wrong.json() == {"code": "invalid_code", "detail": "The code is not correct.",
-                            "attempts_left": 4}
+    assert wrong.json() == {"code": "invalid_code",
+                            "detail": "The code is not correct or no longer valid."}
     right = post(client, CHECK, {"to": TO, "code": code, "purpose": "signup"})
     assert right.status_code == 200
     assert right.json() == {"status": "approved", "to": TO, "purpose": "signup"}
     replay = post(client, CHECK, {"to": TO, "code": code, "purpose": "signup"})
-    assert (replay.status_code, replay.json()["code"]) == (404, "not_found")
+    assert (replay.status_code, replay.json()) == (wrong.status_code, wrong.json())
+
+
+def test_a_check_tells_nobody_whether_a_code_is_pending(client, settings):
+    # A wrong code for a number that is verifying, a number that never asked for one, and an
+    # expired code answer alike: probing numbers shows nobody who is verifying right now.
+    post(client, START, {"to": TO})
+    pending = post(client, CHECK, {"to": TO, "code": "000000"})
+    unknown = post(client, CHECK, {"to": "+33611111111", "code": "000000"})
+    assert (pending.status_code, pending.json()) == (unknown.status_code, unknown.json())
+    Verification.objects.filter(phone=TO).update(expires_at=timezone.now())
+    expired = post(client, CHECK, {"to": TO, "code": last_verification_code(TO)})
+    assert (expired.status_code, expired.json()) == (unknown.status_code, unknown.json())
 
 
 def test_opted_out_numbers_get_the_same_answers(client):
@@ -96,7 +109,7 @@ def test_errors_have_stable_codes(client, settings):
     expired_row = Verification.objects.get()
     Verification.objects.filter(pk=expired_row.pk).update(expires_at=expired_row.created_at)
     expired = post(client, CHECK, {"to": TO, "code": "123456"})
-    assert (expired.status_code, expired.json()["code"]) == (410, "expired")
+    assert (expired.status_code, expired.json()["code"]) == (400, "invalid_code")
     method = client.get(START)
     assert method.status_code == 405 and method.json()["code"] == "method_not_allowed"
 
@@ -105,10 +118,10 @@ def test_endpoints_are_throttled_per_ip(client, settings):
     settings.DJANGO_SMS = {**settings.DJANGO_SMS,
                            "VERIFICATION": {"API_THROTTLE_RATES": {"check": "3/minute"}}}
     answers = [post(client, CHECK, {"to": TO, "code": "123456"}) for _ in range(4)]
-    assert [a.status_code for a in answers] == [404, 404, 404, 429]
+    assert [a.status_code for a in answers] == [400, 400, 400, 429]
     assert answers[-1].json()["code"] == "rate_limited" and "Retry-After" in answers[-1]
     other_ip = post(client, CHECK, {"to": TO, "code": "123456"}, REMOTE_ADDR="192.0.2.99")
-    assert other_ip.status_code == 404
+    assert other_ip.status_code == 400
 
 
 def test_the_schema_describes_the_endpoints(client, tmp_path):
@@ -133,7 +146,7 @@ def test_the_form_flow(client):
     code = last_verification_code(TO)
     bad = "111111" if code != "111111" else "222222"
     wrong = client.post("/sms/verify/", {"action": "check", "code": bad})
-    assert b"This code is not correct." in wrong.content
+    assert b"This code is not correct or no longer valid." in wrong.content
     done = client.post("/sms/verify/", {"action": "check", "code": code})
     assert b"+33612345678 is verified." in done.content
     assert client.session["django_sms_verified_phone"]["phone"] == TO
@@ -216,4 +229,4 @@ def test_the_form_speaks_french(client, settings):
     bad = "111111" if code != "111111" else "222222"
     wrong = client.post("/sms/verify/", {"action": "check", "code": bad}, **french)
     html = wrong.content.decode()
-    assert "Ce code n&#x27;est pas correct." in html and "4 essais restants." in html
+    assert "Ce code n&#x27;est pas correct ou n&#x27;est plus valable." in html

@@ -5,8 +5,8 @@ business, e.g. a CAPTCHA in front), throttled per client IP, and answer errors a
 ``{"code": <stable code>, "detail": <English text>, ...}``. Codes: ``invalid_request``,
 ``invalid_number`` (with ``reason``: ``too_short``, ``not_mobile``... and a ``detail`` fit
 for the person who typed the number), ``country_not_allowed``, ``rate_limited`` (with
-``retry_after`` and a ``Retry-After`` header), ``invalid_code`` (with ``attempts_left``),
-``expired``, ``max_attempts_reached``, ``not_found``, ``method_not_allowed``,
+``retry_after`` and a ``Retry-After`` header), ``invalid_code`` (a wrong code, an expired
+one, or no code pending: answered alike), ``max_attempts_reached``, ``method_not_allowed``,
 ``unsupported_media_type``.
 
 A start answers ``202`` the same way whether the code was sent, or silently not sent because
@@ -41,23 +41,22 @@ INVALID_NUMBER = "invalid_number"
 COUNTRY_NOT_ALLOWED = "country_not_allowed"
 RATE_LIMITED = "rate_limited"
 INVALID_CODE = "invalid_code"
-EXPIRED = "expired"
 MAX_ATTEMPTS_REACHED = "max_attempts_reached"
-NOT_FOUND = "not_found"
 
-#: The HTTP status of each failed check.
+#: The answer to a failed check. A wrong code, an expired one and a number with no code
+#: pending answer alike (no attempts count either): otherwise anyone could learn which
+#: numbers are verifying right now. Only the lock-out after the allowed attempts differs.
+NOT_VALID = (
+    status.HTTP_400_BAD_REQUEST, INVALID_CODE, "The code is not correct or no longer valid."
+)
 CHECK_FAILURES = {
-    "pending": (status.HTTP_400_BAD_REQUEST, INVALID_CODE, "The code is not correct."),
-    "expired": (status.HTTP_410_GONE, EXPIRED, "The code has expired: ask for a new one."),
+    "pending": NOT_VALID,
+    "expired": NOT_VALID,
+    "not_found": NOT_VALID,
     "max_attempts_reached": (
         status.HTTP_429_TOO_MANY_REQUESTS,
         MAX_ATTEMPTS_REACHED,
         "Too many wrong codes: ask for a new code later.",
-    ),
-    "not_found": (
-        status.HTTP_404_NOT_FOUND,
-        NOT_FOUND,
-        "No code is pending for this number: ask for a new one.",
     ),
 }
 
@@ -80,7 +79,6 @@ class ErrorSerializer(serializers.Serializer[Any]):
         required=False, help_text="invalid_request: the problems of each field."
     )
     retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait.")
-    attempts_left = serializers.IntegerField(required=False)
     reason = serializers.CharField(required=False, help_text="invalid_number: why.")
     scope = serializers.CharField(required=False, help_text="rate_limited: which limit.")
 
@@ -230,14 +228,12 @@ class CheckVerificationView(VerificationAPIView):
         responses={
             200: CheckResponseSerializer,
             400: ErrorSerializer,
-            404: ErrorSerializer,
-            410: ErrorSerializer,
             429: ErrorSerializer,
         },
         description=(
             "Check a code. Approving consumes it. Errors: invalid_request (400), invalid_code "
-            "(400, with attempts_left), not_found (404), expired (410), max_attempts_reached "
-            "and rate_limited (429)."
+            "(400: a wrong code, an expired one, or no code pending, answered alike), "
+            "max_attempts_reached and rate_limited (429)."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -253,5 +249,4 @@ class CheckVerificationView(VerificationAPIView):
                     "purpose": result.verification.purpose}
             return Response(CheckResponseSerializer(body).data)
         status_code, code, detail = CHECK_FAILURES[result.status]
-        extra = {"attempts_left": result.attempts_left} if result.status == "pending" else {}
-        raise VerificationAPIError(status_code, code, detail, **extra)
+        raise VerificationAPIError(status_code, code, detail)

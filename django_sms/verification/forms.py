@@ -16,12 +16,14 @@ from django_sms.models import Verification
 from django_sms.phone import parse_recipient
 from django_sms.verification.service import CheckResult, check_verification, start_verification
 
-#: What a user reads for each failed check.
+#: What a user reads for each failed check. A wrong code, an expired one and a number with
+#: no code pending read alike, so that the form tells nobody which numbers are verifying.
+NOT_VALID = _("This code is not correct or no longer valid.")
 CHECK_ERRORS = {
-    "pending": _("This code is not correct."),
-    "expired": _("This code has expired. Ask for a new one."),
+    "pending": NOT_VALID,
+    "expired": NOT_VALID,
+    "not_found": NOT_VALID,
     "max_attempts_reached": _("Too many wrong codes. Ask for a new code in a few minutes."),
-    "not_found": _("No code is waiting for this number. Ask for a new one."),
 }
 
 

@@ -67,10 +67,9 @@ class PhoneVerificationView(View):
             assert form.result is not None and form.result.verification is not None
             request.session.pop(PENDING_SESSION_KEY, None)
             return self.verified(request, form.result.verification)
+        # No count of attempts left: it would tell who types a code whether one is pending.
         locked = form.result is not None and form.result.status == "max_attempts_reached"
-        left = form.result.attempts_left if form.result is not None else None
-        return self.render(request, check_form=form, phone=phone, locked=locked,
-                           attempts_left=left)
+        return self.render(request, check_form=form, phone=phone, locked=locked)
 
     def verified(self, request: HttpRequest, verification: Verification) -> HttpResponse:
         """The code was right: remember it in the session, then redirect or show it."""

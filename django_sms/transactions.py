@@ -40,4 +40,11 @@ def in_atomic_block(model: type[Model] | Model) -> bool:
 def after_commit(model: type[Model] | Model, func: Callable[[], Any]) -> None:
     """Run ``func`` once the transaction open on ``model``'s database commits, or now when
     none is open. An exception ``func`` raises is logged, never raised (``robust``)."""
-    transaction.on_commit(func, using=write_db(model), robust=True)
+
+    def callback() -> None:
+        func()
+
+    # Django 5.2 names a failed robust callback in its log line by ``__qualname__``, which a
+    # functools.partial lacks (the log call itself then raised AttributeError).
+    callback.__qualname__ = getattr(func, "__qualname__", None) or repr(func)
+    transaction.on_commit(callback, using=write_db(model), robust=True)
